@@ -1,0 +1,41 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+# Both run `make setup` first, which alone prepares everything.
+
+VENV := .venv
+PY := $(VENV)/bin/python
+N ?= 50000
+
+.PHONY: setup demo test test-fast lint schemas bench-ingest lock clean
+
+setup:
+	@bash scripts/setup.sh
+
+demo: setup
+	@$(PY) scripts/demo.py
+
+test: setup
+	$(PY) -m pytest
+
+test-fast: setup
+	$(PY) -m pytest -m "not slow"
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+# Re-export the JSON Schemas of the MQTT contract (a test checks they are current).
+schemas: setup
+	$(VENV)/bin/mqtt-contract export-schemas mqtt/schemas
+
+bench-ingest: setup
+	@$(PY) scripts/bench_ingest.py --events $(N)
+
+# Re-pin requirements.lock from pyproject.toml's ranges (needs the registry).
+lock:
+	rm -rf var/lock-venv && python3 -m venv var/lock-venv
+	var/lock-venv/bin/pip install -q -e '.[dev]'
+	(echo "# Exact versions, installed by scripts/setup.sh. Re-pin with 'make lock'."; var/lock-venv/bin/pip freeze --exclude-editable | grep -v "^govkiosk"; echo "setuptools==80.9.0") > requirements.lock
+	rm -rf var/lock-venv
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,199 @@
+"""The message kinds of contract v1 and the model of each body.
+
+``KINDS`` is the one table of what may travel on which channel. Bodies refuse
+unknown fields, so a field that should never travel (a raw identity number, a
+face image) cannot slip through by accident: identity numbers travel masked
+only (first 6 and last 4 characters), and face results carry the decision,
+never an image or an encoding.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from mqtt.contract.envelope import require_utc
+from mqtt.contract.topics import Channel
+
+MaskedIdNumber = Annotated[
+    str,
+    Field(pattern=r"^\d{6}\*{8}\d{3}[\dX]$", description="identity number, masked: 110105********123X"),
+]
+Text = Annotated[str, Field(max_length=500)]
+Code = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- status and health -------------------------------------------------------------------------
+
+DeviceState = Literal["ok", "degraded", "fault", "absent", "unknown"]
+
+
+class StatusBody(Body):
+    """Retained on kiosk/{id}/status. The last will carries state=offline.
+
+    ``connected_at`` names the connection a status belongs to, so a late last
+    will of an earlier connection cannot mark a reconnected kiosk offline.
+    """
+
+    state: Literal["online", "offline"]
+    connected_at: AwareDatetime
+    app_version: Text | None = None
+
+    _utc = field_validator("connected_at")(require_utc)
+
+
+class DeviceHealth(Body):
+    state: DeviceState
+    detail: Text | None = None
+    updated_at: AwareDatetime | None = None
+
+
+class HealthBody(Body):
+    devices: dict[Code, DeviceHealth] = Field(default_factory=dict, max_length=32)
+    paper: Literal["ok", "low", "out", "unknown"] = "unknown"
+    disk_free_bytes: int = Field(ge=0)
+    disk_total_bytes: int = Field(ge=0)
+    temperature_c: float | None = None
+    app_version: Text
+    uptime_s: float = Field(ge=0)
+    outbox_depth: int = Field(ge=0)
+    outbox_oldest_age_s: float | None = Field(default=None, ge=0)
+    last_error: Text | None = None
+
+
+# --- events (from the kiosk's outbox) ----------------------------------------------------------
+
+CardType = Literal["resident_id", "social_security", "other"]
+
+
+class SessionStarted(Body):
+    session_id: uuid.UUID
+    card_type: CardType
+    holder: MaskedIdNumber
+
+
+class CardRead(Body):
+    session_id: uuid.UUID
+    card_type: CardType
+    outcome: Literal["ok", "not_authentic", "expired", "unreadable", "removed", "unknown_card"]
+    holder: MaskedIdNumber | None = None
+
+
+class FaceVerified(Body):
+    session_id: uuid.UUID
+    decision: Literal["match", "no_match", "no_face", "liveness_failed", "error"]
+    distance: float | None = Field(default=None, ge=0)
+    threshold: float | None = Field(default=None, ge=0)
+    liveness: Literal["passed", "failed", "not_checked"]
+    attempt: int = Field(ge=1, le=10)
+    duration_ms: int = Field(ge=0)
+
+
+class MaterialUsed(Body):
+    name: Text
+    source: Literal["e_licence", "card", "scan", "paper", "none"]
+    licence_no: Code | None = None
+
+
+class ApplicationSubmitted(Body):
+    session_id: uuid.UUID
+    receipt_no: Code
+    item_code: Code
+    item_name: Text
+    applicant: MaskedIdNumber
+    materials: list[MaterialUsed] = Field(default_factory=list, max_length=50)
+    form: dict[Code, Text] = Field(default_factory=dict, max_length=50)
+
+
+class ReceiptPrinted(Body):
+    session_id: uuid.UUID | None = None
+    document: Literal["receipt", "certificate", "licence", "test_page", "status_report"]
+    reference: Code | None = None
+    outcome: Literal["printed", "out_of_paper", "failed"]
+
+
+class RatingSubmitted(Body):
+    session_id: uuid.UUID
+    level: int = Field(ge=1, le=5, description="5 非常满意 ... 1 非常不满意")
+    item_code: Code | None = None
+    receipt_no: Code | None = None
+    reasons: list[Code] = Field(default_factory=list, max_length=10)
+    comment: Text | None = None
+
+
+class SessionEnded(Body):
+    session_id: uuid.UUID
+    reason: Literal["card_removed", "idle_timeout", "completed", "fault", "referred"]
+    duration_s: float = Field(ge=0)
+
+
+class DeviceFault(Body):
+    device: Code
+    code: Code
+    detail: Text | None = None
+
+
+class DeviceRecovered(Body):
+    device: Code
+
+
+# --- acknowledgements and commands -------------------------------------------------------------
+
+MAX_ACK_IDS = 1000
+
+
+class EventsAck(Body):
+    """Sent by ingest: these event ids are committed; they may leave the outbox."""
+
+    ids: list[uuid.UUID] = Field(min_length=1, max_length=MAX_ACK_IDS)
+
+
+class Command(Body):
+    name: Code
+    args: dict[Code, Any] = Field(default_factory=dict)
+    expires_at: AwareDatetime
+
+    _utc = field_validator("expires_at")(require_utc)
+
+
+class CommandResult(Body):
+    command_id: uuid.UUID
+    outcome: Literal["done", "failed", "expired", "unsupported"]
+    detail: Text | None = None
+    data: dict[Code, Any] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    channel: Channel
+    model: type[Body]
+    summary: str
+
+
+KINDS: dict[str, Kind] = {
+    k.name: k
+    for k in [
+        Kind("status", Channel.STATUS, StatusBody, "online/offline; retained; the last will"),
+        Kind("health", Channel.HEALTH, HealthBody, "periodic health snapshot"),
+        Kind("session.started", Channel.EVENTS, SessionStarted, "a citizen's session began"),
+        Kind("card.read", Channel.EVENTS, CardRead, "a card was read and checked"),
+        Kind("face.verified", Channel.EVENTS, FaceVerified, "face verification result"),
+        Kind("application.submitted", Channel.EVENTS, ApplicationSubmitted, "an application"),
+        Kind("receipt.printed", Channel.EVENTS, ReceiptPrinted, "a document was printed"),
+        Kind("rating.submitted", Channel.EVENTS, RatingSubmitted, "好差评 rating"),
+        Kind("session.ended", Channel.EVENTS, SessionEnded, "a citizen's session ended"),
+        Kind("device.fault", Channel.EVENTS, DeviceFault, "a device failed"),
+        Kind("device.recovered", Channel.EVENTS, DeviceRecovered, "a device works again"),
+        Kind("events.ack", Channel.EVENTS_ACK, EventsAck, "event ids stored by ingest"),
+        Kind("command", Channel.COMMANDS, Command, "a remote command"),
+        Kind("command.result", Channel.COMMANDS_ACK, CommandResult, "a command's result"),
+    ]
+}

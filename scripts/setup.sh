@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Prepare everything the project needs on a Debian machine, idempotently:
+# Debian packages (only those missing), then the virtual environment at .venv
+# with the exact versions of requirements.lock. The second run takes seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(mosquitto python3-venv)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed"; then
+        missing+=("$pkg")
+    fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing Debian packages: ${missing[*]}"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Python 3.11, as pyproject.toml requires.
+PYTHON=""
+for candidate in python3.11 python3; do
+    if command -v "$candidate" >/dev/null 2>&1 &&
+        "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+        PYTHON="$candidate"
+        break
+    fi
+done
+if [ -z "$PYTHON" ]; then
+    echo "setup: Python 3.11 is required (Debian 12 ships it as python3)" >&2
+    exit 1
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    echo "setup: creating .venv with $PYTHON"
+    "$PYTHON" -m venv .venv
+fi
+
+stamp=$(cat requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)
+if [ "$(cat .venv/.installed 2>/dev/null || true)" != "$stamp" ]; then
+    echo "setup: installing the locked Python packages into .venv"
+    .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.lock
+    .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+    echo "$stamp" > .venv/.installed
+fi
+mkdir -p var
+echo "setup: ready (.venv, mosquitto $(mosquitto -h 2>/dev/null | head -1 | awk '{print $3}'))"
