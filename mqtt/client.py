@@ -135,7 +135,7 @@ class Connection:
         self._stop.set()
         try:
             self.client.disconnect()
-        except Exception:  # noqa: BLE001 - closing a socket that may already be gone
+        except Exception:
             logger.debug("disconnect on stop failed", exc_info=True)
         if self._thread is not None:
             self._thread.join(timeout)
@@ -183,7 +183,9 @@ class Connection:
         self._stop.wait(max(delay, 0.05))
 
     # callbacks (network thread) ----------------------------------------------------------------
-    def _handle_connect(self, client: Any, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+    def _handle_connect(
+        self, client: Any, userdata: Any, flags: Any, reason: Any, props: Any
+    ) -> None:
         if reason.is_failure:
             self._report_down(f"broker refused the connection: {reason}")
             return
@@ -198,7 +200,9 @@ class Connection:
         if self._on_connected is not None:
             self._on_connected(bool(flags.session_present))
 
-    def _handle_disconnect(self, client: Any, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+    def _handle_disconnect(
+        self, client: Any, userdata: Any, flags: Any, reason: Any, props: Any
+    ) -> None:
         self._mark_lost(f"disconnected: {reason}")
 
     def _mark_lost(self, why: str) -> None:
@@ -212,7 +216,9 @@ class Connection:
 
     def _report_down(self, why: str) -> None:
         if not self._reported_down:
-            logger.warning("%s: connection to %s lost (%s); retrying with backoff", self.name, self.url, why)
+            logger.warning(
+                "%s: connection to %s lost (%s); retrying with backoff", self.name, self.url, why
+            )
             self._reported_down = True
 
 

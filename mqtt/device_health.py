@@ -47,7 +47,9 @@ class DeviceHealthStore:
             )
 
     def all(self) -> dict[str, DeviceHealth]:
-        rows = self.db.execute("SELECT name, state, detail, updated FROM device_health ORDER BY name")
+        rows = self.db.execute(
+            "SELECT name, state, detail, updated FROM device_health ORDER BY name"
+        )
         return {
             name: DeviceHealth(
                 state=state, detail=detail, updated_at=datetime.fromtimestamp(updated, UTC)

@@ -111,7 +111,9 @@ class Outbox:
         except ValidationError as err:
             raise ContractError("bad_body", f"{kind} body: {err.errors()[0]['msg']}") from None
         body_json = json.dumps(
-            model.model_dump(mode="json", exclude_none=True), ensure_ascii=False, separators=(",", ":")
+            model.model_dump(mode="json", exclude_none=True),
+            ensure_ascii=False,
+            separators=(",", ":"),
         )
         if len(body_json.encode()) + ENVELOPE_OVERHEAD > MAX_MESSAGE_BYTES:
             raise ContractError("too_large", f"{kind} body of {len(body_json)} bytes is too large")

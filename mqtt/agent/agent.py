@@ -77,7 +77,9 @@ class Agent:
         self.connection = Connection(
             self.client,
             settings.broker,
-            session=Session(keepalive_s=settings.keepalive_s, session_expiry_s=settings.session_expiry_s),
+            session=Session(
+                keepalive_s=settings.keepalive_s, session_expiry_s=settings.session_expiry_s
+            ),
             on_connected=self._on_connected,
             on_lost=self._on_lost,
             before_connect=self._set_will,
@@ -110,6 +112,7 @@ class Agent:
             logger.error("subscription refused by the broker: %s", reasons)
             self.health.last_error = f"subscription refused: {reasons}"
             return
+        logger.info("subscribed to acknowledgements and commands")
         self._subscribed.set()
         self._wake.set()
 
@@ -198,7 +201,11 @@ class Agent:
             self._inflight[event.id] = (event.seq, now)
         if still_waiting:
             self.counters.resent += len(still_waiting)
-            logger.info("resent %d unconfirmed events (oldest seq %d)", len(still_waiting), still_waiting[0].seq)
+            logger.info(
+                "resent %d unconfirmed events (oldest seq %d)",
+                len(still_waiting),
+                still_waiting[0].seq,
+            )
 
     def _publish_health(self) -> None:
         envelope = make_envelope(self.kiosk_id, "health", self.health.snapshot())
@@ -230,7 +237,9 @@ class Agent:
 
     def _shutdown(self) -> None:
         if self.connection.connected.is_set():
-            info = self.client.publish(self._topic_status, self._status("offline"), qos=1, retain=True)
+            info = self.client.publish(
+                self._topic_status, self._status("offline"), qos=1, retain=True
+            )
             try:
                 info.wait_for_publish(timeout=2.0)
             except (RuntimeError, ValueError):

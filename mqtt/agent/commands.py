@@ -53,7 +53,7 @@ class CommandRunner:
             )
         try:
             result = handler(command.args)
-        except Exception as err:  # noqa: BLE001 - a failing command is a result, not a crash
+        except Exception as err:
             logger.exception("command %s failed", command.name)
             return CommandResult(command_id=command_id, outcome="failed", detail=str(err)[:500])
         return CommandResult(

@@ -16,9 +16,13 @@ class AgentSettings(BaseSettings):
 
     id: str = Field(default="demo-kiosk-01", description="KIOSK_ID: this kiosk's id")
     mqtt_url: str = Field(default="mqtt://127.0.0.1:1883", description="KIOSK_MQTT_URL")
-    data_dir: Path = Field(default=Path("var/kiosk"), description="KIOSK_DATA_DIR: SQLite file here")
+    data_dir: Path = Field(
+        default=Path("var/kiosk"), description="KIOSK_DATA_DIR: SQLite file here"
+    )
     health_interval_s: float = Field(default=30.0, gt=0, description="KIOSK_HEALTH_INTERVAL_S")
-    ack_timeout_s: float = Field(default=15.0, gt=0, description="KIOSK_ACK_TIMEOUT_S: resend after")
+    ack_timeout_s: float = Field(
+        default=15.0, gt=0, description="KIOSK_ACK_TIMEOUT_S: resend after"
+    )
     window: int = Field(default=1000, ge=1, le=100_000, description="KIOSK_WINDOW: max unconfirmed")
     session_expiry_s: int = Field(default=7 * 24 * 3600, ge=0, description="KIOSK_SESSION_EXPIRY_S")
     keepalive_s: int = Field(default=30, ge=5, le=3600, description="KIOSK_KEEPALIVE_S")

@@ -52,6 +52,8 @@ class HealthCollector:
             app_version=app_version(),
             uptime_s=round(time.monotonic() - self.started, 1),
             outbox_depth=stats.depth,
-            outbox_oldest_age_s=None if stats.oldest_age_s is None else round(stats.oldest_age_s, 3),
+            outbox_oldest_age_s=None
+            if stats.oldest_age_s is None
+            else round(stats.oldest_age_s, 3),
             last_error=self.last_error,
         )

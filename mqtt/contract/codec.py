@@ -78,7 +78,8 @@ def decode(topic: str, payload: bytes) -> Message:
         raise ContractError("unknown_kind", f"unknown kind {envelope.kind!r}")
     if kind.channel is not channel:
         raise ContractError(
-            "wrong_channel", f"kind {kind.name!r} belongs on {kind.channel.value!r}, not {channel.value!r}"
+            "wrong_channel",
+            f"kind {kind.name!r} belongs on {kind.channel.value!r}, not {channel.value!r}",
         )
     try:
         body = kind.model.model_validate(envelope.body)

@@ -20,7 +20,9 @@ from mqtt.contract.topics import Channel
 
 MaskedIdNumber = Annotated[
     str,
-    Field(pattern=r"^\d{6}\*{8}\d{3}[\dX]$", description="identity number, masked: 110105********123X"),
+    Field(
+        pattern=r"^\d{6}\*{8}\d{3}[\dX]$", description="identity number, masked: 110105********123X"
+    ),
 ]
 Text = Annotated[str, Field(max_length=500)]
 Code = Annotated[str, Field(min_length=1, max_length=64)]

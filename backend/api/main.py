@@ -1,0 +1,35 @@
+"""The FastAPI application: routers, error handlers, database sessions."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from backend.api.routes import health, ops_dead_letters, ops_events, ops_kiosks
+from backend.core.config import Settings, get_settings
+from backend.core.db import make_engine, make_sessionmaker
+from backend.ops import pages
+from backend.services.pagination import BadCursor
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="政务服务自助终端 · fleet backend",
+        version="1",
+        description="Fleet, events and dead letters of the self-service kiosks.",
+    )
+    engine = make_engine(settings.database_url)
+    app.state.settings = settings
+    app.state.sessions = make_sessionmaker(engine)
+
+    @app.exception_handler(BadCursor)
+    async def _bad_cursor(request: Request, exc: BadCursor) -> JSONResponse:
+        return JSONResponse(status_code=400, content={"detail": str(exc)})
+
+    app.include_router(health.router)
+    app.include_router(ops_kiosks.router)
+    app.include_router(ops_events.router)
+    app.include_router(ops_dead_letters.router)
+    app.include_router(pages.router)
+    return app

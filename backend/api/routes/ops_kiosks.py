@@ -1,0 +1,43 @@
+"""/api/v1/ops/kiosks: the fleet and each kiosk's latest state."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Query
+
+from backend.api.deps import SessionDep
+from backend.api.schemas import KioskDetail, KioskPage, KioskPublic
+from backend.services import events as events_service
+from backend.services import kiosks as kiosks_service
+
+router = APIRouter(prefix="/api/v1/ops/kiosks", tags=["ops"])
+
+KioskId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{2,63}$", description="kiosk id")]
+
+
+@router.get("", response_model=KioskPage)
+def list_kiosks(
+    session: SessionDep,
+    online: Annotated[
+        bool | None, Query(description="only online (true) or offline (false)")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> KioskPage:
+    rows, total = kiosks_service.list_kiosks(session, online=online, limit=limit, offset=offset)
+    return KioskPage(
+        items=[KioskPublic.model_validate(r) for r in rows], total=total, limit=limit, offset=offset
+    )
+
+
+@router.get("/{kiosk_id}", response_model=KioskDetail)
+def get_kiosk(session: SessionDep, kiosk_id: KioskId) -> KioskDetail:
+    kiosk = kiosks_service.get_kiosk(session, kiosk_id)
+    if kiosk is None:
+        raise HTTPException(404, detail=f"no kiosk {kiosk_id!r} has reported to this fleet")
+    return KioskDetail(
+        **KioskPublic.model_validate(kiosk).model_dump(),
+        health=kiosk.health,
+        event_count=events_service.count_events(session, kiosk=kiosk_id),
+    )

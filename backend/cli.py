@@ -1,0 +1,127 @@
+"""``fleet-backend``: serve the API, run ingest, migrate the database.
+
+Configuration comes from FLEET_* environment variables (see README):
+FLEET_DATABASE_URL, FLEET_MQTT_URL and the FLEET_INGEST_* tuning knobs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+
+from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+
+from backend.core import migrate
+from backend.core.config import Settings, get_settings
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except ValidationError as err:
+        print(f"fleet-backend: bad configuration:\n{err}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _require_current_schema(settings: Settings) -> None:
+    try:
+        current = migrate.is_current(settings.database_url)
+    except SQLAlchemyError as err:
+        print(f"fleet-backend: cannot reach the database: {err}", file=sys.stderr)
+        sys.exit(1)
+    if not current:
+        print(
+            "fleet-backend: the database schema is not current; run `fleet-backend db upgrade`",
+            file=sys.stderr,
+        )
+        sys.exit(1)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from backend.api.main import create_app
+
+    settings = _settings()
+    _require_current_schema(settings)
+    uvicorn.run(
+        create_app(settings), host=args.host, port=args.port, log_level=args.log_level.lower()
+    )
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from backend.ingest.consumer import Ingest
+
+    settings = _settings()
+    if args.name:
+        settings = settings.model_copy(update={"ingest_name": args.name})
+    _require_current_schema(settings)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    Ingest(settings).run(stop)
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    settings = _settings()
+    try:
+        migrate.upgrade(settings.database_url, args.revision)
+    except SQLAlchemyError as err:
+        print(f"fleet-backend: upgrade failed: {err}", file=sys.stderr)
+        return 1
+    print(f"database at revision {migrate.current_revision(settings.database_url)}")
+    return 0
+
+
+def cmd_db_current(args: argparse.Namespace) -> int:
+    settings = _settings()
+    print(migrate.current_revision(settings.database_url) or "(empty database)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fleet-backend", description=__doc__)
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve the HTTP API and the ops pages (uvicorn)")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    serve.set_defaults(func=cmd_serve)
+
+    ingest = sub.add_parser("ingest", help="consume kiosk messages from MQTT into the database")
+    ingest.add_argument(
+        "--name", help="this ingest's stable name (default FLEET_INGEST_NAME or host)"
+    )
+    ingest.set_defaults(func=cmd_ingest)
+
+    db = sub.add_parser("db", help="database schema (Alembic)")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    upgrade = db_sub.add_parser("upgrade", help="migrate the database to the latest schema")
+    upgrade.add_argument(
+        "revision", nargs="?", default="head", help="target revision (default head)"
+    )
+    upgrade.set_defaults(func=cmd_db_upgrade)
+    current = db_sub.add_parser("current", help="print the database's schema revision")
+    current.set_defaults(func=cmd_db_current)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The ops centre's web pages (server-rendered, Simplified Chinese, no CDN)."""

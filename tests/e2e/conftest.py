@@ -1,0 +1,53 @@
+"""Helpers for the end-to-end tests: real broker, real ingest and agent processes."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+
+from mqtt.outbox import Outbox
+from tests.conftest import Processes, wait_for
+
+
+def kiosk_outbox(fleet: Processes, kiosk_id: str) -> Outbox:
+    return Outbox.open(Path(fleet.workdir) / "kiosks" / kiosk_id / "kiosk.db")
+
+
+def put_events(outbox: Outbox, count: int) -> list[str]:
+    """Put ``count`` events in one transaction (fast); their ids in put order."""
+    ids = []
+    with outbox.db.atomic():
+        for i in range(count):
+            ids.append(
+                outbox.put(
+                    "device.fault", {"device": "printer", "code": f"c{i}"}, id=uuid.uuid4()
+                ).id
+            )
+    return ids
+
+
+def stored(engine: Engine, kiosk_id: str | None = None) -> int:
+    sql = "SELECT count(*) FROM events" + (" WHERE kiosk_id = :k" if kiosk_id else "")
+    with engine.connect() as conn:
+        return conn.execute(text(sql), {"k": kiosk_id}).scalar_one()
+
+
+def stored_ids_by_seq(engine: Engine, kiosk_id: str) -> list[str]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT id FROM events WHERE kiosk_id = :k ORDER BY seq"), {"k": kiosk_id}
+        )
+        return [r[0] for r in rows]
+
+
+def start_ingest(fleet: Processes, name: str = "ingest-1", **env: str) -> None:
+    fleet.ingest(name, **env)
+    assert wait_for(lambda: "subscribed" in fleet.log(name), 20), fleet.log(name)
+
+
+def start_agent(fleet: Processes, kiosk_id: str, **env: str) -> None:
+    fleet.agent(kiosk_id, **env)
+    name = f"agent-{kiosk_id}"
+    assert wait_for(lambda: "subscribed" in fleet.log(name), 20), fleet.log(name)
