@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import swagger_ui_bundle
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from backend.api.routes import health, ops_dead_letters, ops_events, ops_kiosks
 from backend.core.config import Settings, get_settings
@@ -18,6 +21,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="政务服务自助终端 · fleet backend",
         version="1",
         description="Fleet, events and dead letters of the self-service kiosks.",
+        docs_url=None,  # served below from local files: government networks have no CDN
+        redoc_url=None,
     )
     engine = make_engine(settings.database_url)
     app.state.settings = settings
@@ -26,6 +31,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(BadCursor)
     async def _bad_cursor(request: Request, exc: BadCursor) -> JSONResponse:
         return JSONResponse(status_code=400, content={"detail": str(exc)})
+
+    app.mount("/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title=f"{app.title} · API",
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css",
+            swagger_favicon_url="/static/swagger/favicon-32x32.png",
+        )
 
     app.include_router(health.router)
     app.include_router(ops_kiosks.router)

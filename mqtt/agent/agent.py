@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 PUBLISH_CHUNK = 500  # events read from SQLite per query
 IDLE_POLL_S = 0.1  # how often an idle agent looks for new events put by the kiosk UI
+RESEND_LOG_EVERY_S = 10.0  # resends are summed into one log line at most this often
 
 
 @dataclass
@@ -60,6 +61,8 @@ class Agent:
         self._wake = threading.Event()
         self._subscribed = threading.Event()
         self._resend_all = False
+        self._resent_unlogged = 0
+        self._resend_logged_at = float("-inf")
         self._connected_at: datetime = utc_now()
 
         self._topic_events = topic(self.kiosk_id, Channel.EVENTS)
@@ -201,11 +204,16 @@ class Agent:
             self._inflight[event.id] = (event.seq, now)
         if still_waiting:
             self.counters.resent += len(still_waiting)
-            logger.info(
-                "resent %d unconfirmed events (oldest seq %d)",
-                len(still_waiting),
-                still_waiting[0].seq,
-            )
+            self._resent_unlogged += len(still_waiting)
+            if now - self._resend_logged_at >= RESEND_LOG_EVERY_S:
+                logger.info(
+                    "resent %d events unconfirmed after %.0f s (oldest now seq %d)",
+                    self._resent_unlogged,
+                    timeout,
+                    still_waiting[0].seq,
+                )
+                self._resent_unlogged = 0
+                self._resend_logged_at = now
 
     def _publish_health(self) -> None:
         envelope = make_envelope(self.kiosk_id, "health", self.health.snapshot())

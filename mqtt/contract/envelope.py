@@ -33,7 +33,7 @@ def require_utc(value: datetime) -> datetime:
 class Envelope(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    v: Literal[1] = VERSION
+    v: Literal[1]
     id: uuid.UUID
     kiosk: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{2,63}$")
     ts: AwareDatetime

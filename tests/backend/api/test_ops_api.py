@@ -145,3 +145,12 @@ def test_ops_pages_render_in_chinese(api: TestClient, filled: list[str]) -> None
     kiosk = api.get("/ops/kiosks/k-001")
     assert kiosk.status_code == 200 and "设备故障" in kiosk.text
     assert api.get("/ops/kiosks/k-404").status_code == 404
+
+
+def test_api_docs_are_served_without_a_cdn(api: TestClient) -> None:
+    page = api.get("/docs")
+    assert page.status_code == 200
+    assert "cdn" not in page.text.lower()
+    assert "https://" not in page.text
+    assert api.get("/static/swagger/swagger-ui-bundle.js").status_code == 200
+    assert api.get("/static/swagger/swagger-ui.css").status_code == 200
