@@ -34,7 +34,8 @@ bench-ingest: setup
 lock:
 	rm -rf var/lock-venv && python3 -m venv var/lock-venv
 	var/lock-venv/bin/pip install -q -e '.[dev]'
-	(echo "# Exact versions, installed by scripts/setup.sh. Re-pin with 'make lock'."; var/lock-venv/bin/pip freeze --exclude-editable | grep -v "^govkiosk"; echo "setuptools==80.9.0") > requirements.lock
+	var/lock-venv/bin/pip install -q --no-deps -r requirements-nodeps.lock
+	(echo "# Exact versions, installed by scripts/setup.sh. Re-pin with 'make lock'."; var/lock-venv/bin/pip freeze --exclude-editable | grep -iv "^govkiosk\|^face-recognition=="; echo "setuptools==80.9.0") > requirements.lock
 	rm -rf var/lock-venv
 
 clean:

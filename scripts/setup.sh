@@ -5,7 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(mosquitto python3-venv)
+APT_PACKAGES=(
+    mosquitto              # the MQTT broker (demo, tests, benchmarks)
+    python3-venv
+    libusb-1.0-0           # USB receipt printers (pyusb)
+    pcscd                  # PC/SC daemon for the card reader
+    vsmartcard-vpcd        # virtual reader driver: tests and the card simulator
+    swig libpcsclite-dev   # to build pyscard
+)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -40,10 +47,11 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 
-stamp=$(cat requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)
+stamp=$(cat requirements.lock requirements-nodeps.lock pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ "$(cat .venv/.installed 2>/dev/null || true)" != "$stamp" ]; then
     echo "setup: installing the locked Python packages into .venv"
     .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.lock
+    .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -r requirements-nodeps.lock
     .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
     echo "$stamp" > .venv/.installed
 fi

@@ -32,7 +32,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def _bad_cursor(request: Request, exc: BadCursor) -> JSONResponse:
         return JSONResponse(status_code=400, content={"detail": str(exc)})
 
-    app.mount("/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger")
+    app.mount(
+        "/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger"
+    )
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:

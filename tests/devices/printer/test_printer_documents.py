@@ -8,7 +8,6 @@ from datetime import datetime
 import pytest
 
 from devices.printer import (
-    application_receipt,
     certificate_print,
     mask_name,
     printer_test_page,
@@ -21,7 +20,14 @@ AT = datetime(2024, 5, 1, 9, 5)
 
 @pytest.mark.parametrize(
     ("name", "masked"),
-    [("张三", "张*"), ("李小明", "李**"), ("欧阳娜娜", "欧***"), ("王", "王"), ("", ""), (" 张三 ", "张*")],
+    [
+        ("张三", "张*"),
+        ("李小明", "李**"),
+        ("欧阳娜娜", "欧***"),
+        ("王", "王"),
+        ("", ""),
+        (" 张三 ", "张*"),
+    ],
 )
 def test_mask_name_keeps_only_the_first_character(name: str, masked: str) -> None:
     assert mask_name(name) == masked
@@ -68,4 +74,10 @@ def test_status_report_accepts_a_mapping_or_pairs_in_order() -> None:
     from_pairs = status_report(kiosk_id="kiosk-0042", printed_at=AT, items=pairs)
     from_mapping = status_report(kiosk_id="kiosk-0042", printed_at=AT, items=dict(pairs))
     assert from_pairs == from_mapping
-    assert [line.label for line in from_pairs.lines] == ["终端编号", "时间", "打印机", "纸张", "软件版本"]
+    assert [line.label for line in from_pairs.lines] == [
+        "终端编号",
+        "时间",
+        "打印机",
+        "纸张",
+        "软件版本",
+    ]

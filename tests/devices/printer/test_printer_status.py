@@ -35,7 +35,14 @@ def test_dle_eot_4_paper_bits(reply: bytes, level: str) -> None:
 
 @pytest.mark.parametrize(
     ("reply", "level"),
-    [(b"\x00", "ok"), (b"\x03", "low"), (b"\x0c", "out"), (b"\x0f", "out"), (b"", "unknown"), (b"\x90", "unknown")],
+    [
+        (b"\x00", "ok"),
+        (b"\x03", "low"),
+        (b"\x0c", "out"),
+        (b"\x0f", "out"),
+        (b"", "unknown"),
+        (b"\x90", "unknown"),
+    ],
 )
 def test_gs_r_1_paper_bits(reply: bytes, level: str) -> None:
     assert paper_from_gs_r(reply) == level
@@ -43,7 +50,11 @@ def test_gs_r_1_paper_bits(reply: bytes, level: str) -> None:
 
 @pytest.mark.parametrize(
     ("paper", "printer", "dle_eot_4", "gs_r_1"),
-    [("ok", b"\x12", b"\x12", b"\x00"), ("low", b"\x12", b"\x1e", b"\x03"), ("out", b"\x1a", b"\x7e", b"\x0f")],
+    [
+        ("ok", b"\x12", b"\x12", b"\x00"),
+        ("low", b"\x12", b"\x1e", b"\x03"),
+        ("out", b"\x1a", b"\x7e", b"\x0f"),
+    ],
 )
 def test_virtual_printer_replies_like_a_real_one(paper, printer, dle_eot_4, gs_r_1) -> None:
     virtual = VirtualPrinter(paper=paper)

@@ -1,0 +1,184 @@
+"""DlibFaceVerifier: is the live person the card's holder, and alive?
+
+One attempt reads frames until it has seen a blink and a face in enough frames
+(or its frame budget ends), then encodes ``compared_frames`` of those frames,
+spread over the whole sequence so that the face that blinked is the face that
+is compared, and accepts when ``required_matches`` of them are within the
+threshold (k of n: one lucky frame is not enough, one blurred frame does not
+refuse). If the largest face jumps to another place mid-sequence (a photo
+swapped in, someone else stepping up) the evidence so far is dropped.
+
+The frames stay in this call's locals and are dropped when it returns; only
+the numbers in ``VerificationResult`` leave it.
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import time
+from collections.abc import Iterable
+
+import cv2
+
+from devices.errors import CardDataInvalid
+from devices.face.analysis import Box, FaceAnalyser, FaceObservation, face_distance
+from devices.face.liveness import EyeSample, blinked
+from devices.face.protocols import Frame
+from devices.face.reference import FaceReference
+from devices.face.result import Decision, Liveness, VerificationResult
+from devices.face.settings import FaceSettings
+
+logger = logging.getLogger(__name__)
+
+CARD_PHOTO_MAX_SIDE = 640
+"""Card photos are small (a resident card's is 102 x 126); big scans are shrunk for speed."""
+SAME_FACE_MIN_IOU = 0.3
+"""Consecutive boxes of one person overlap far more than this, even while moving."""
+
+
+def _iou(a: Box, b: Box) -> float:
+    top, right = max(a[0], b[0]), min(a[1], b[1])
+    bottom, left = min(a[2], b[2]), max(a[3], b[3])
+    inter = max(0, bottom - top) * max(0, right - left)
+    area_a = (a[2] - a[0]) * (a[1] - a[3])
+    area_b = (b[2] - b[0]) * (b[1] - b[3])
+    union = area_a + area_b - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _spread(count: int, wanted: int) -> list[int]:
+    """``wanted`` indices spread evenly over range(count), first and last included."""
+    if count <= wanted:
+        return list(range(count))
+    if wanted == 1:
+        return [count - 1]
+    return sorted({round(i * (count - 1) / (wanted - 1)) for i in range(wanted)})
+
+
+class DlibFaceVerifier:
+    """The FaceVerifier of the product, on dlib's HOG detector and ResNet encoder."""
+
+    def __init__(self, settings: FaceSettings | None = None) -> None:
+        self.settings = settings or FaceSettings()
+        self._live = FaceAnalyser(
+            detect_max_side=self.settings.detect_max_side, upsample=self.settings.detect_upsample
+        )
+        self._card = FaceAnalyser(
+            detect_max_side=CARD_PHOTO_MAX_SIDE, upsample=self.settings.card_photo_upsample
+        )
+
+    def __repr__(self) -> str:
+        s = self.settings
+        return (
+            f"DlibFaceVerifier(threshold={s.threshold}, "
+            f"k={s.required_matches} of n={s.compared_frames}, liveness={s.liveness.enabled})"
+        )
+
+    def enrol(self, card_photo: Frame) -> FaceReference:
+        try:
+            face = self._card.find_face(card_photo)
+            if face is None:  # tiny photos: one more upsampling finds smaller faces
+                face = self._card.find_face(
+                    card_photo, upsample=self.settings.card_photo_upsample + 1
+                )
+            if face is None:
+                raise CardDataInvalid("no face found in the card photo", key="face.card_photo")
+            return FaceReference(self._card.encode(card_photo, face))
+        except (ValueError, RuntimeError, TypeError, cv2.error) as err:
+            raise CardDataInvalid(f"card photo unusable: {err}", key="face.card_photo") from err
+
+    def verify(self, reference: FaceReference, frames: Iterable[Frame]) -> VerificationResult:
+        started = time.perf_counter()
+        try:
+            result = self._verify(reference, frames, started)
+        except (ValueError, RuntimeError, TypeError, cv2.error) as err:
+            # A frame the library cannot take, or a cleared reference: a result, so the
+            # journey can fall back to the staffed window. CameraError propagates.
+            result = VerificationResult(
+                Decision.ERROR,
+                None,
+                Liveness.NOT_CHECKED,
+                (time.perf_counter() - started) * 1000.0,
+                detail=f"{type(err).__name__}: {err}",
+            )
+        logger.info(
+            "face verification: %s, distance %s, liveness %s, %d of %d frames matched "
+            "(%d needed), %d frames seen, %.0f ms",
+            result.decision.value,
+            "-" if result.distance is None else f"{result.distance:.3f}",
+            result.liveness.value,
+            result.matched_frames,
+            result.compared_frames,
+            result.required_frames,
+            result.frames_seen,
+            result.elapsed_ms,
+        )
+        return result
+
+    def _verify(
+        self, reference: FaceReference, frames: Iterable[Frame], started: float
+    ) -> VerificationResult:
+        s = self.settings
+        wanted = reference.encoding()  # raises ValueError once cleared
+        faces: list[tuple[Frame, FaceObservation]] = []
+        samples: list[EyeSample] = []
+        seen = 0
+        alive = False
+        last_box: Box | None = None
+        for frame in frames:
+            seen += 1
+            face = self._live.find_face(frame)
+            if face is not None:
+                if last_box is not None and _iou(last_box, face.box) < SAME_FACE_MIN_IOU:
+                    logger.info("the face moved away or changed mid-attempt; evidence reset")
+                    faces.clear()
+                    samples.clear()
+                    alive = False
+                last_box = face.box
+                faces.append((frame, face))
+                samples.append(EyeSample.of(face))
+                alive = blinked(samples, s.liveness) if s.liveness.enabled else False
+            enough = len(faces) >= s.compared_frames
+            if enough and (alive or not s.liveness.enabled):
+                break
+            if seen >= s.max_frames:
+                break
+
+        liveness = Liveness.NOT_CHECKED
+        if s.liveness.enabled:
+            liveness = Liveness.PASSED if alive else Liveness.FAILED
+
+        if len(faces) < s.required_matches:
+            return VerificationResult(
+                Decision.NO_FACE,
+                None,
+                liveness if faces else Liveness.NOT_CHECKED,
+                (time.perf_counter() - started) * 1000.0,
+                frames_seen=seen,
+                required_frames=s.required_matches,
+                detail=f"a face in {len(faces)} of {seen} frames",
+            )
+
+        distances = [
+            face_distance(wanted, self._live.encode(*faces[i]))
+            for i in _spread(len(faces), s.compared_frames)
+        ]
+        faces.clear()
+        matched = sum(d <= s.threshold for d in distances)
+        if liveness is Liveness.FAILED:
+            decision = Decision.LIVENESS_FAILED
+        elif matched >= s.required_matches:
+            decision = Decision.MATCH
+        else:
+            decision = Decision.NO_MATCH
+        return VerificationResult(
+            decision,
+            statistics.median(distances),
+            liveness,
+            (time.perf_counter() - started) * 1000.0,
+            frames_seen=seen,
+            compared_frames=len(distances),
+            matched_frames=matched,
+            required_frames=s.required_matches,
+        )
