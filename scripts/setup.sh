@@ -12,6 +12,7 @@ APT_PACKAGES=(
     pcscd                  # PC/SC daemon for the card reader
     vsmartcard-vpcd        # virtual reader driver: tests and the card simulator
     swig libpcsclite-dev   # to build pyscard
+    postgresql             # the backend's database at scale; tests run the SQL on it too
 )
 
 missing=()

@@ -8,19 +8,21 @@ console scripts of the virtual environment (``fleet``).
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, text
 
 from backend.core import migrate
 from backend.core.db import make_engine
-from mqtt.broker import LocalBroker
+from mqtt.broker import LocalBroker, free_port
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -42,8 +44,96 @@ def broker(tmp_path: Path) -> Iterator[LocalBroker]:
         yield running
 
 
+class PostgresServer:
+    """A throwaway PostgreSQL cluster on a free loopback port, made with the Debian binaries."""
+
+    def __init__(self, root: Path) -> None:
+        bindirs = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+        if not bindirs:
+            raise RuntimeError("PostgreSQL is not installed; run `make setup`")
+        self.bin = bindirs[-1]
+        self.root = root
+        self.data = root / "data"
+        self.port = free_port()
+        self._databases = 0
+
+    def _run(self, *argv: str) -> None:
+        # PostgreSQL refuses to run as root: as root, run it as the postgres user.
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        subprocess.run([*prefix, *argv], check=True, capture_output=True, timeout=120)
+
+    def start(self) -> PostgresServer:
+        self.root.chmod(0o755)
+        self.data.mkdir()
+        if os.geteuid() == 0:
+            shutil.chown(self.data, "postgres", "postgres")
+        self._run(
+            str(self.bin / "initdb"),
+            "-D",
+            str(self.data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+        )
+        options = f"-p {self.port} -h 127.0.0.1 -k {self.data} -F -c max_connections=200"
+        self._run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.data / "server.log"),
+            "-w",
+            "start",
+        )
+        return self
+
+    def stop(self) -> None:
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
+
+    def new_database(self) -> str:
+        """A fresh, empty database; its SQLAlchemy URL."""
+        self._databases += 1
+        name = f"fleet_{os.getpid()}_{self._databases}"
+        engine = create_engine(
+            f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres",
+            isolation_level="AUTOCOMMIT",
+        )
+        with engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        engine.dispose()
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    root = Path(tempfile.mkdtemp(prefix="fleet-pg-"))
+    server = PostgresServer(root).start()
+    yield server
+    server.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated database of each kind the backend supports: SQL must run on both."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'fleet.db'}"
+    else:
+        url = request.getfixturevalue("postgres_server").new_database()
+    migrate.upgrade(url)
+    return url
+
+
 @pytest.fixture
 def fleet_db_url(tmp_path: Path) -> str:
+    """A migrated SQLite database (the default); see ``any_db_url`` for both kinds."""
     url = f"sqlite:///{tmp_path / 'fleet.db'}"
     migrate.upgrade(url)
     return url

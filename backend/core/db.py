@@ -49,8 +49,8 @@ def insert_ignoring_duplicates(
         return 0
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table).on_conflict_do_nothing(
-        index_elements=[c.name for c in table.primary_key]
-    )
-    result = session.execute(statement, rows)
-    return max(result.rowcount, 0)
+    key = [c.name for c in table.primary_key]
+    # RETURNING lists only the rows actually inserted, on both dialects (rowcount of an
+    # executemany is not reliable); SQLAlchemy sends the rows as multi-row INSERTs.
+    statement = insert(table).on_conflict_do_nothing(index_elements=key).returning(*table.primary_key)
+    return len(session.execute(statement, rows).all())

@@ -23,7 +23,7 @@ class AgentSettings(BaseSettings):
     ack_timeout_s: float = Field(
         default=15.0, gt=0, description="KIOSK_ACK_TIMEOUT_S: resend after"
     )
-    window: int = Field(default=1000, ge=1, le=100_000, description="KIOSK_WINDOW: max unconfirmed")
+    window: int = Field(default=5000, ge=1, le=100_000, description="KIOSK_WINDOW: max unconfirmed")
     session_expiry_s: int = Field(default=7 * 24 * 3600, ge=0, description="KIOSK_SESSION_EXPIRY_S")
     keepalive_s: int = Field(default=30, ge=5, le=3600, description="KIOSK_KEEPALIVE_S")
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import Engine, text
 
 from mqtt.outbox import Outbox
 from tests.conftest import Processes, wait_for
+
+N = 10_000
+KIOSK = "kiosk-e2e-01"
 
 
 def kiosk_outbox(fleet: Processes, kiosk_id: str) -> Outbox:
@@ -51,3 +55,25 @@ def start_agent(fleet: Processes, kiosk_id: str, **env: str) -> None:
     fleet.agent(kiosk_id, **env)
     name = f"agent-{kiosk_id}"
     assert wait_for(lambda: "subscribed" in fleet.log(name), 20), fleet.log(name)
+
+
+def push_and_break(
+    fleet: Processes,
+    fleet_db: Engine,
+    break_it: Callable[[], None],
+    *,
+    ingests: tuple[str, ...] = ("ingest-1",),
+) -> None:
+    """Push N events through, call ``break_it`` a quarter of the way, expect every event once."""
+    outbox = kiosk_outbox(fleet, KIOSK)
+    ids = put_events(outbox, N)
+    for name in ingests:
+        start_ingest(fleet, name)
+    start_agent(fleet, KIOSK)
+    assert wait_for(lambda: stored(fleet_db) >= N // 4, 60), "the stream never got going"
+    break_it()
+    assert wait_for(lambda: stored(fleet_db) == N and outbox.stats().depth == 0, 180), (
+        f"stored {stored(fleet_db)} of {N}; outbox still holds {outbox.stats().depth}"
+    )
+    assert stored(fleet_db) == N  # none lost, none duplicated (the id is the key)
+    assert stored_ids_by_seq(fleet_db, KIOSK) == ids  # the kiosk's order is kept

@@ -23,16 +23,15 @@ from mqtt.contract import Channel, encode, make_envelope, topic
 from mqtt.contract.envelope import utc_now
 from tests.conftest import Processes, wait_for
 from tests.e2e.conftest import (
+    KIOSK,
     kiosk_outbox,
-    put_events,
+    push_and_break,
     start_agent,
     start_ingest,
     stored,
     stored_ids_by_seq,
 )
 
-N = 10_000
-KIOSK = "kiosk-e2e-01"
 SESSION = str(uuid.uuid4())
 
 TRANSACTION = [
@@ -108,21 +107,6 @@ def test_a_transaction_arrives_once_and_is_served_by_the_api(
         )
 
 
-def _push_and_break(fleet: Processes, fleet_db: Engine, break_it, *, ingests=("ingest-1",)) -> None:
-    outbox = kiosk_outbox(fleet, KIOSK)
-    ids = put_events(outbox, N)
-    for name in ingests:
-        start_ingest(fleet, name)
-    start_agent(fleet, KIOSK)
-    assert wait_for(lambda: stored(fleet_db) >= N // 4, 60), "the stream never got going"
-    break_it()
-    assert wait_for(lambda: stored(fleet_db) == N and outbox.stats().depth == 0, 180), (
-        f"stored {stored(fleet_db)} of {N}; outbox still holds {outbox.stats().depth}"
-    )
-    assert stored(fleet_db) == N  # none lost, none duplicated (the id is the key)
-    assert stored_ids_by_seq(fleet_db, KIOSK) == ids  # the kiosk's order is kept
-
-
 @pytest.mark.slow
 def test_broker_killed_and_restarted_without_persistence(
     fleet: Processes, fleet_db: Engine, broker: LocalBroker
@@ -131,7 +115,7 @@ def test_broker_killed_and_restarted_without_persistence(
         broker.kill()
         broker.start()
 
-    _push_and_break(fleet, fleet_db, restart_broker)
+    push_and_break(fleet, fleet_db, restart_broker)
 
 
 @pytest.mark.slow
@@ -140,7 +124,7 @@ def test_agent_sigkilled_and_restarted(fleet: Processes, fleet_db: Engine) -> No
         fleet.kill(f"agent-{KIOSK}")
         fleet.agent(KIOSK)
 
-    _push_and_break(fleet, fleet_db, restart_agent)
+    push_and_break(fleet, fleet_db, restart_agent)
 
 
 @pytest.mark.slow
@@ -149,12 +133,12 @@ def test_ingest_sigkilled_and_restarted(fleet: Processes, fleet_db: Engine) -> N
         fleet.kill("ingest-1")
         fleet.ingest("ingest-1")
 
-    _push_and_break(fleet, fleet_db, restart_ingest)
+    push_and_break(fleet, fleet_db, restart_ingest)
 
 
 @pytest.mark.slow
 def test_one_of_two_ingests_dies_and_never_returns(fleet: Processes, fleet_db: Engine) -> None:
-    _push_and_break(
+    push_and_break(
         fleet, fleet_db, lambda: fleet.kill("ingest-2"), ingests=("ingest-1", "ingest-2")
     )
     assert fleet.alive("ingest-1")

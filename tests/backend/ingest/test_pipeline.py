@@ -18,6 +18,19 @@ from mqtt.contract.messages import HealthBody, StatusBody
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
+REFUSING_TRIGGER = {
+    "sqlite": [
+        "CREATE TRIGGER refuse BEFORE INSERT ON events WHEN NEW.seq = 666 "
+        "BEGIN SELECT RAISE(ABORT, 'refused by policy'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN "
+        "IF NEW.seq = 666 THEN RAISE EXCEPTION 'refused by policy'; END IF; RETURN NEW; END "
+        "$$ LANGUAGE plpgsql",
+        "CREATE TRIGGER refuse BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION refuse()",
+    ],
+}
+
 
 def event(kiosk: str = "k-001", seq: int = 1, **kw: object) -> Raw:
     env = make_envelope(kiosk, "device.fault", {"device": "printer", "code": "jam"}, seq=seq, **kw)
@@ -91,15 +104,11 @@ def test_invalid_messages_become_dead_letters_with_reasons(sessions) -> None:
 def test_a_message_the_database_refuses_is_dead_lettered_not_fatal(
     sessions, fleet_db: Engine
 ) -> None:
-    # A trigger stands in for a database that refuses one row's content (as
-    # PostgreSQL refuses NUL characters): the rest of the batch must still land.
+    # A trigger stands in for a database that refuses one row's content (a
+    # constraint, a value out of range): the rest of the batch must still land.
     with fleet_db.begin() as conn:
-        conn.execute(
-            text(
-                "CREATE TRIGGER refuse BEFORE INSERT ON events WHEN NEW.seq = 666 "
-                "BEGIN SELECT RAISE(ABORT, 'refused by policy'); END"
-            )
-        )
+        for statement in REFUSING_TRIGGER[fleet_db.dialect.name]:
+            conn.execute(text(statement))
     batch = [event(seq=1), event(seq=666), event(seq=2)]
     result = store_batch(sessions, batch)
     assert result.stored_events == 2
