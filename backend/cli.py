@@ -56,6 +56,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from backend.ingest.consumer import Ingest
+    from mqtt.client import tune_for_message_throughput
 
     settings = _settings()
     if args.name:
@@ -64,6 +65,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    tune_for_message_throughput()
     Ingest(settings).run(stop)
     return 0
 

@@ -27,7 +27,7 @@ class Settings(BaseSettings):
         default="ingest", description="FLEET_INGEST_GROUP: shared-subscription group"
     )
     ingest_batch_size: int = Field(
-        default=500, ge=1, le=5000, description="FLEET_INGEST_BATCH_SIZE"
+        default=1000, ge=1, le=5000, description="FLEET_INGEST_BATCH_SIZE"
     )
     ingest_batch_ms: int = Field(default=50, ge=1, le=5000, description="FLEET_INGEST_BATCH_MS")
     ingest_session_expiry_s: int = Field(

@@ -52,5 +52,7 @@ def insert_ignoring_duplicates(
     key = [c.name for c in table.primary_key]
     # RETURNING lists only the rows actually inserted, on both dialects (rowcount of an
     # executemany is not reliable); SQLAlchemy sends the rows as multi-row INSERTs.
-    statement = insert(table).on_conflict_do_nothing(index_elements=key).returning(*table.primary_key)
+    statement = (
+        insert(table).on_conflict_do_nothing(index_elements=key).returning(*table.primary_key)
+    )
     return len(session.execute(statement, rows).all())

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -54,7 +54,8 @@ class Agent:
         self.commands.register("collect_diagnostics", self._diagnostics)
         self.counters = Counters()
 
-        self._inflight: dict[str, tuple[int, float]] = {}  # id -> (seq, last sent, monotonic)
+        # id -> (seq, last sent): kept in the order of last sending, so the overdue are first
+        self._inflight: OrderedDict[str, tuple[int, float]] = OrderedDict()
         self._cursor = 0  # highest seq published since start
         self._acks: deque[list[str]] = deque()
         self._commands: deque[tuple[Any, Command]] = deque()
@@ -190,7 +191,11 @@ class Agent:
             overdue = list(self._inflight)
             self._resend_all = False
         else:
-            overdue = [i for i, (_, sent) in self._inflight.items() if now - sent >= timeout]
+            overdue = []
+            for event_id, (_, sent) in self._inflight.items():
+                if now - sent < timeout:
+                    break  # the rest were sent later
+                overdue.append(event_id)
         if not overdue:
             return
         seqs = [self._inflight[i][0] for i in overdue]
@@ -202,6 +207,7 @@ class Agent:
         for event in still_waiting:
             self.client.publish(self._topic_events, event.payload(self.kiosk_id), qos=1)
             self._inflight[event.id] = (event.seq, now)
+            self._inflight.move_to_end(event.id)
         if still_waiting:
             self.counters.resent += len(still_waiting)
             self._resent_unlogged += len(still_waiting)

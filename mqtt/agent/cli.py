@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from mqtt.agent.agent import Agent
 from mqtt.agent.config import AgentSettings
+from mqtt.client import tune_for_message_throughput
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    tune_for_message_throughput()
     Agent(settings).run(stop)
     return 0
 
