@@ -90,7 +90,7 @@ class CardRead(Body):
 
 class FaceVerified(Body):
     session_id: uuid.UUID
-    decision: Literal["match", "no_match", "no_face", "liveness_failed", "error"]
+    decision: Literal["match", "no_match", "no_face", "multiple_faces", "liveness_failed", "error"]
     distance: float | None = Field(default=None, ge=0)
     threshold: float | None = Field(default=None, ge=0)
     liveness: Literal["passed", "failed", "not_checked"]
