@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from kiosk.journal import Journal  # noqa: E402
-from kiosk.simulate import play_visit, report_devices_ok  # noqa: E402
+from kiosk.simulate import SimulatedKiosk, play_visit  # noqa: E402
 from mqtt.broker import LocalBroker, free_port, port_open  # noqa: E402
 from mqtt.device_health import DeviceHealthStore  # noqa: E402
 from mqtt.outbox import Outbox  # noqa: E402
@@ -125,9 +125,13 @@ def main() -> int:
 
         db = Outbox.open(Path(env["KIOSK_DATA_DIR"]) / "kiosk.db").db
         outbox = Outbox(db)
-        report_devices_ok(DeviceHealthStore(db))
+        journal = Journal(db, outbox)
+        kiosk = SimulatedKiosk.open(DeviceHealthStore(db), journal)
         print("demo: a citizen inserts a card, verifies their face, applies, prints, rates …")
-        events = play_visit(Journal(db, outbox), KIOSK_ID, datetime.now(UTC))
+        events = play_visit(kiosk, journal, KIOSK_ID, datetime.now(UTC))
+        print("demo: the receipt the kiosk printed (simulated printer):")
+        print("  " + kiosk.printer.as_text().strip().replace("\n", "\n  "))
+        kiosk.close()
         url = f"{api}/api/v1/ops/events?kiosk={KIOSK_ID}"
         wait(
             "the transaction to reach the backend",
