@@ -34,6 +34,14 @@ class KioskPage(BaseModel):
     offset: int
 
 
+class HealthSnapshotPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    ts: datetime
+    received_at: datetime
+    body: dict[str, Any]
+
+
 class EventPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

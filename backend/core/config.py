@@ -36,6 +36,10 @@ class Settings(BaseSettings):
         description="FLEET_INGEST_SESSION_EXPIRY_S: how long the broker keeps a stopped ingest's queue",
     )
 
+    health_retention_days: float = Field(
+        default=14, gt=0, description="FLEET_HEALTH_RETENTION_DAYS: health history kept this long"
+    )
+
     @field_validator("mqtt_url")
     @classmethod
     def _url(cls, value: str) -> str:

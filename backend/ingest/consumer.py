@@ -16,21 +16,27 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import paho.mqtt.client as paho
+from sqlalchemy.exc import SQLAlchemyError
 
 from backend.core.config import Settings
 from backend.core.db import make_engine, make_sessionmaker
 from backend.ingest.pipeline import BatchResult, DatabaseUnavailable, Raw, store_batch
+from backend.models.base import utcnow
+from backend.services import health as health_service
 from mqtt.client import Connection, Session, backoff_delay, new_client
 from mqtt.contract import Channel, encode, make_envelope, shared_subscription, topic
 from mqtt.contract.messages import MAX_ACK_IDS
 
 logger = logging.getLogger(__name__)
 
+HOUSEKEEPING_EVERY_S = 3600.0  # prune old health history, log throughput
 UPSTREAM_CHANNELS = (Channel.EVENTS, Channel.HEALTH, Channel.STATUS, Channel.COMMANDS_ACK)
 
 
@@ -111,15 +117,35 @@ class Ingest:
         )
         self.connection.start()
         window = self.settings.ingest_batch_ms / 1000
+        next_housekeeping = time.monotonic() + 60  # first run soon after start
         try:
             while not stop.is_set():
                 self._wake.wait(window)
                 self._wake.clear()
                 while self._queue and not stop.is_set():
                     self._process(self._take(), stop)
+                if time.monotonic() >= next_housekeeping:
+                    self.housekeeping()
+                    next_housekeeping = time.monotonic() + HOUSEKEEPING_EVERY_S
         finally:
             self.connection.stop()
             logger.info("ingest %s stopped: %s", self.settings.ingest_name, self.counters)
+
+    def housekeeping(self) -> None:
+        """Prune health history past retention; log what ingest has done so far."""
+        cutoff = utcnow() - timedelta(days=self.settings.health_retention_days)
+        try:
+            with self.sessions.begin() as session:
+                pruned = health_service.prune(session, before=cutoff)
+        except SQLAlchemyError as err:
+            logger.warning("could not prune health history: %s", err)
+            return
+        logger.info(
+            "ingest %s: %s; pruned %d old health snapshots",
+            self.settings.ingest_name,
+            self.counters,
+            pruned,
+        )
 
     def _take(self) -> list[Received]:
         batch = []

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query
 
 from backend.api.deps import SessionDep
-from backend.api.schemas import KioskDetail, KioskPage, KioskPublic
+from backend.api.schemas import HealthSnapshotPublic, KioskDetail, KioskPage, KioskPublic
 from backend.services import events as events_service
+from backend.services import health as health_service
 from backend.services import kiosks as kiosks_service
 
 router = APIRouter(prefix="/api/v1/ops/kiosks", tags=["ops"])
@@ -41,3 +43,18 @@ def get_kiosk(session: SessionDep, kiosk_id: KioskId) -> KioskDetail:
         health=kiosk.health,
         event_count=events_service.count_events(session, kiosk=kiosk_id),
     )
+
+
+@router.get("/{kiosk_id}/health", response_model=list[HealthSnapshotPublic])
+def get_health_history(
+    session: SessionDep,
+    kiosk_id: KioskId,
+    since: Annotated[datetime | None, Query(description="RFC 3339; without an offset, UTC")] = None,
+    limit: Annotated[int, Query(ge=1, le=2000)] = 100,
+) -> list[HealthSnapshotPublic]:
+    if kiosks_service.get_kiosk(session, kiosk_id) is None:
+        raise HTTPException(404, detail=f"no kiosk {kiosk_id!r} has reported to this fleet")
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    rows = health_service.history(session, kiosk_id, since=since, limit=limit)
+    return [HealthSnapshotPublic.model_validate(r) for r in rows]

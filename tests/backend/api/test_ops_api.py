@@ -154,3 +154,11 @@ def test_api_docs_are_served_without_a_cdn(api: TestClient) -> None:
     assert "https://" not in page.text
     assert api.get("/static/swagger/swagger-ui-bundle.js").status_code == 200
     assert api.get("/static/swagger/swagger-ui.css").status_code == 200
+
+
+def test_health_history_of_a_kiosk(api: TestClient, filled: list[str]) -> None:
+    history = api.get("/api/v1/ops/kiosks/k-001/health").json()
+    assert len(history) == 1 and history[0]["body"]["outbox_depth"] == 3
+    assert api.get("/api/v1/ops/kiosks/k-002/health").json() == []
+    assert api.get("/api/v1/ops/kiosks/k-404/health").status_code == 404
+    assert api.get("/api/v1/ops/kiosks/k-001/health", params={"limit": 0}).status_code == 422
