@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 N ?= 50000
 
-.PHONY: setup demo test test-fast lint schemas bench-ingest lock clean
+.PHONY: setup demo test test-fast lint schemas bench-ingest bench-devices lock clean
 
 setup:
 	@bash scripts/setup.sh
@@ -29,6 +29,9 @@ schemas: setup
 
 bench-ingest: setup
 	@$(PY) scripts/bench_ingest.py --events $(N)
+
+bench-devices: setup
+	@$(PY) scripts/bench_devices.py
 
 # Re-pin requirements.lock from pyproject.toml's ranges (needs the registry).
 lock:

@@ -30,6 +30,11 @@ Box = tuple[int, int, int, int]
 Point = tuple[int, int]
 
 
+def box_area(box: Box) -> int:
+    top, right, bottom, left = box
+    return max(0, bottom - top) * max(0, right - left)
+
+
 @dataclass(frozen=True, repr=False)
 class FaceObservation:
     """One face in one frame. Landmarks are biometric too: the repr omits them."""
@@ -39,8 +44,7 @@ class FaceObservation:
 
     @property
     def area(self) -> int:
-        top, right, bottom, left = self.box
-        return max(0, bottom - top) * max(0, right - left)
+        return box_area(self.box)
 
     def __repr__(self) -> str:
         return f"FaceObservation(box={self.box})"
@@ -59,8 +63,8 @@ class FaceAnalyser:
         self._detect_max_side = detect_max_side
         self._upsample = upsample
 
-    def find_face(self, frame: Frame, *, upsample: int | None = None) -> FaceObservation | None:
-        """The largest face (the person at the kiosk, not someone behind), or None."""
+    def detect(self, frame: Frame, *, upsample: int | None = None) -> list[Box]:
+        """Every face dlib finds, as full-frame boxes, the largest first."""
         check_frame(frame)
         height, width = frame.shape[:2]
         scale = min(1.0, self._detect_max_side / max(height, width))
@@ -69,20 +73,30 @@ class FaceAnalyser:
             size = (max(1, round(width * scale)), max(1, round(height * scale)))
             small = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
         times = self._upsample if upsample is None else upsample
-        boxes = face_recognition.face_locations(small, number_of_times_to_upsample=times)
-        if not boxes:
-            return None
-        top, right, bottom, left = max(boxes, key=lambda b: (b[2] - b[0]) * (b[1] - b[3]))
-        box = (
-            max(0, round(top / scale)),
-            min(width, round(right / scale)),
-            min(height, round(bottom / scale)),
-            max(0, round(left / scale)),
-        )
+        boxes = [
+            (
+                max(0, round(top / scale)),
+                min(width, round(right / scale)),
+                min(height, round(bottom / scale)),
+                max(0, round(left / scale)),
+            )
+            for top, right, bottom, left in face_recognition.face_locations(
+                small, number_of_times_to_upsample=times
+            )
+        ]
+        return sorted(boxes, key=box_area, reverse=True)
+
+    def observe(self, frame: Frame, box: Box) -> FaceObservation | None:
+        """The 68 landmarks of the face in ``box`` (found on the full-size frame)."""
         marks = face_recognition.face_landmarks(frame, [box], model="large")
         if not marks:
             return None
         return FaceObservation(box=box, landmarks=marks[0])
+
+    def find_face(self, frame: Frame, *, upsample: int | None = None) -> FaceObservation | None:
+        """The largest face (the person at the kiosk, not someone behind), or None."""
+        boxes = self.detect(frame, upsample=upsample)
+        return self.observe(frame, boxes[0]) if boxes else None
 
     def encode(self, frame: Frame, face: FaceObservation) -> npt.NDArray[np.float64]:
         """dlib's 128-number face descriptor for this face."""

@@ -38,7 +38,25 @@ def open_frame_source(settings: CameraSettings) -> FrameSource:
 
 
 def make_face_verifier(settings: FaceSettings | None = None) -> DlibFaceVerifier:
-    """The verifier; loads dlib's models (about a second, once per process)."""
+    """The kiosk's verifier; loads dlib's models (about a second, once per process).
+
+    Liveness cannot be switched off here: the kiosk path always checks it.
+    Only the diagnostic ``python -m devices face-verify --skip-liveness`` builds
+    a verifier without it (``make_diagnostic_verifier``).
+    """
     from devices.face.verifier import DlibFaceVerifier
 
-    return DlibFaceVerifier(settings or FaceSettings())
+    settings = settings or FaceSettings()
+    if not settings.liveness.enabled:
+        raise ValueError("the kiosk's face verifier always checks liveness")
+    return DlibFaceVerifier(settings)
+
+
+def make_diagnostic_verifier(*, skip_liveness: bool = False) -> DlibFaceVerifier:
+    """The product's verifier for a technician's diagnostics, optionally without liveness
+    (to see the distance of still photos). Never for a citizen's session."""
+    from devices.face.settings import LivenessSettings
+    from devices.face.verifier import DlibFaceVerifier
+
+    liveness = LivenessSettings(enabled=not skip_liveness)
+    return DlibFaceVerifier(FaceSettings(liveness=liveness))

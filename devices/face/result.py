@@ -11,6 +11,7 @@ class Decision(StrEnum):
     MATCH = "match"
     NO_MATCH = "no_match"
     NO_FACE = "no_face"
+    MULTIPLE_FACES = "multiple_faces"
     LIVENESS_FAILED = "liveness_failed"
     ERROR = "error"
 

@@ -19,6 +19,11 @@ pairs of Chinese faces have been reported at 0.42-0.43, and at 0.6 "almost
 everybody" matched; a refused citizen still has the staffed window, a wrongly
 accepted one is an identity fraud. Tune per deployment."""
 
+DEFAULT_OTHER_FACE_RATIO = 0.5
+"""A second face at least half the citizen's face size (at most about twice as far
+from the camera) is someone at the kiosk: a helper or an impostor. Smaller ones are
+tolerated (a poster, a queue further back)."""
+
 
 @dataclass(frozen=True)
 class CameraSettings:
@@ -37,6 +42,33 @@ class CameraSettings:
     height: int = 480
     fps: float | None = None
     loop: bool = True
+
+    @classmethod
+    def from_config(cls, config: str) -> CameraSettings:
+        """A configuration string (``KIOSK_CAMERA``) as settings.
+
+        ``0`` (an index), ``/dev/video0`` or ``rtsp://...``: a real camera;
+        ``folder:PATH`` or ``video:PATH``: the simulator; a bare path to an
+        existing folder or file: the simulator too. Raises ValueError.
+        """
+        text = config.strip()
+        kind, sep, rest = text.partition(":")
+        if sep and kind in ("folder", "video"):
+            if not rest:
+                raise ValueError(f"camera config {config!r}: no path")
+            return cls(kind=kind, path=Path(rest))  # type: ignore[arg-type]
+        if text.isdigit():
+            return cls(kind="opencv", device=int(text))
+        if not text:
+            raise ValueError("camera config is empty")
+        path = Path(text)
+        if "://" not in text and not text.startswith("/dev/"):
+            if path.is_dir():
+                return cls(kind="folder", path=path)
+            if path.is_file():
+                return cls(kind="video", path=path)
+            raise ValueError(f"camera config {config!r}: no such folder, file or device")
+        return cls(kind="opencv", device=text)
 
 
 @dataclass(frozen=True)
@@ -64,6 +96,10 @@ class FaceSettings:
     max_frames: frame budget of one attempt (about 4 s at 15 fps).
     detect_max_side: frames are shrunk to this longer side for detection only
     (HOG detection is the slow step; encoding uses the full-size face).
+    other_face_ratio: another face whose size (square root of its box area) is at
+    least this fraction of the largest face's is a second person at the kiosk;
+    seen in ``required_matches`` frames it makes the attempt ``multiple_faces``.
+    Smaller faces (a poster, people far behind) are tolerated. README.md, "Two faces".
     """
 
     threshold: float = DEFAULT_THRESHOLD
@@ -73,6 +109,7 @@ class FaceSettings:
     detect_max_side: int = 320
     detect_upsample: int = 1
     card_photo_upsample: int = 1
+    other_face_ratio: float = DEFAULT_OTHER_FACE_RATIO
     liveness: LivenessSettings = field(default_factory=LivenessSettings)
 
     def __post_init__(self) -> None:
@@ -82,5 +119,7 @@ class FaceSettings:
             raise ValueError("need 1 <= required_matches <= compared_frames")
         if self.max_frames < self.compared_frames:
             raise ValueError("max_frames must be at least compared_frames")
+        if not 0.0 < self.other_face_ratio <= 1.0:
+            raise ValueError(f"other_face_ratio {self.other_face_ratio} outside (0, 1]")
         if self.detect_max_side < 80:
             raise ValueError("detect_max_side below 80 px cannot hold a detectable face")

@@ -144,3 +144,102 @@ class VideoFileSource:
         if self._capture is None:
             return DeviceHealth("unknown", "closed")
         return DeviceHealth("ok", "simulator: video file")
+
+
+# -- still images as camera frames: the diagnostics, the self-test and the benchmark ----
+
+
+def read_image(path: Path | str) -> Frame:
+    """An image file as an RGB frame. Raises CameraError when missing or unreadable."""
+    path = Path(path)
+    if not path.is_file():
+        raise CameraError(f"{path}: no such image file")
+    try:
+        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    except cv2.error as err:
+        raise CameraError(f"{path}: {err}") from err
+    if bgr is None:
+        raise CameraError(f"{path}: not an image OpenCV can read")
+    return _to_rgb(bgr, path.name)
+
+
+def place_in_frame(
+    image: Frame,
+    box: tuple[int, int, int, int],
+    *,
+    size: tuple[int, int] = (640, 480),
+    face_side: int = 180,
+) -> Frame:
+    """``image`` scaled and shifted so that the face in ``box`` (top, right, bottom,
+    left) is ``face_side`` pixels high in the middle of a ``size`` (width, height)
+    frame: a portrait turned into what a kiosk camera sees of a citizen."""
+    top, right, bottom, left = box
+    scale = face_side / max(1, max(bottom - top, right - left))
+    cy, cx = (top + bottom) / 2 * scale, (left + right) / 2 * scale
+    width, height = size
+    matrix = np.float32([[scale, 0, width / 2 - cx], [0, scale, height / 2 - cy]])
+    return np.ascontiguousarray(
+        cv2.warpAffine(
+            image, matrix, (width, height), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE
+        )
+    )
+
+
+BLINK_CLOSURES = (0.0, 0.0, 0.0, 0.5, 1.0, 1.0, 0.5, 0.0, 0.0, 0.0)
+"""A blink at 15 frames per second: open, closing, shut, opening, open."""
+
+
+def close_eyes(frame: Frame, landmarks: dict[str, list[tuple[int, int]]], closure: float) -> Frame:
+    """``frame`` with both upper eyelids lowered by ``closure`` (0 open, 1 shut).
+
+    The skin between brow and eye is stretched down over the eye, as a closing
+    lid does, from the eye landmarks found in the open-eyed frame; the verifier
+    then has to see the closure through its own landmark detection. This is how
+    the self-test and the benchmark exercise the whole liveness path without a
+    person in front of the camera.
+    """
+    out = frame.copy()
+    for key in ("left_eye", "right_eye"):
+        p = np.array(landmarks[key], dtype=np.float32)
+        x0, x1 = p[:, 0].min(), p[:, 0].max()
+        top, bottom = min(p[1, 1], p[2, 1]), max(p[4, 1], p[5, 1])
+        eye_w, eye_h = x1 - x0, max(bottom - top, 2.0)
+        pad_x = 0.35 * eye_w
+        lid_top = top - 0.8 * eye_h
+        edge = top + closure * (bottom - top + 0.25 * eye_h)
+        ys = np.arange(int(lid_top), int(np.ceil(edge)) + 1)
+        xs = np.arange(int(x0 - pad_x), int(x1 + pad_x) + 1)
+        gx, gy = np.meshgrid(xs.astype(np.float32), ys.astype(np.float32))
+        src_y = lid_top + (gy - lid_top) * (top - lid_top) / (edge - lid_top)
+        lid = cv2.remap(frame, gx, src_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        # Feathered at the eye corners so that no seam shows on the cheek.
+        weight = np.clip((eye_w / 2 + pad_x - np.abs(gx - (x0 + x1) / 2)) / pad_x, 0, 1)[..., None]
+        region = out[ys[0] : ys[-1] + 1, xs[0] : xs[-1] + 1].astype(np.float32)
+        blended = weight * lid.astype(np.float32) + (1 - weight) * region
+        out[ys[0] : ys[-1] + 1, xs[0] : xs[-1] + 1] = blended.astype(np.uint8)
+    return out
+
+
+def blink_sequence(
+    portrait: Frame, *, size: tuple[int, int] = (640, 480), face_side: int = 220
+) -> list[Frame]:
+    """A portrait as a ``size`` camera capture of that person blinking (BLINK_CLOSURES).
+
+    The eyelids are drawn on the full-size portrait, where the eyes have the
+    most pixels, then each frame is placed in the camera frame with the face
+    ``face_side`` pixels high. Raises CameraError when the portrait holds no face.
+    """
+    from devices.face.analysis import FaceAnalyser
+
+    face = FaceAnalyser(detect_max_side=max(portrait.shape[:2])).find_face(portrait)
+    if face is None:
+        raise CameraError("no face in the portrait to animate")
+    return [
+        place_in_frame(
+            close_eyes(portrait, face.landmarks, c) if c else portrait,
+            face.box,
+            size=size,
+            face_side=face_side,
+        )
+        for c in BLINK_CLOSURES
+    ]

@@ -5,8 +5,12 @@ One attempt reads frames until it has seen a blink and a face in enough frames
 spread over the whole sequence so that the face that blinked is the face that
 is compared, and accepts when ``required_matches`` of them are within the
 threshold (k of n: one lucky frame is not enough, one blurred frame does not
-refuse). If the largest face jumps to another place mid-sequence (a photo
-swapped in, someone else stepping up) the evidence so far is dropped.
+refuse). Encoding, the slow step, stops as soon as k of n is settled either
+way. If the largest face jumps to another place mid-sequence (a photo swapped
+in, someone else stepping up) the evidence so far is dropped. A second face of
+comparable size (``other_face_ratio``) in ``required_matches`` frames ends the
+attempt as ``multiple_faces``: whose face would be verified is ambiguous, and
+the other person may be helping or impersonating.
 
 The frames stay in this call's locals and are dropped when it returns; only
 the numbers in ``VerificationResult`` leave it.
@@ -22,7 +26,7 @@ from collections.abc import Iterable
 import cv2
 
 from devices.errors import CardDataInvalid
-from devices.face.analysis import Box, FaceAnalyser, FaceObservation, face_distance
+from devices.face.analysis import Box, FaceAnalyser, FaceObservation, box_area, face_distance
 from devices.face.liveness import EyeSample, blinked
 from devices.face.protocols import Frame
 from devices.face.reference import FaceReference
@@ -45,6 +49,19 @@ def _iou(a: Box, b: Box) -> float:
     area_b = (b[2] - b[0]) * (b[1] - b[3])
     union = area_a + area_b - inter
     return inter / union if union > 0 else 0.0
+
+
+def _others_near(boxes: list[Box], ratio: float) -> int:
+    """How many faces besides the largest (``boxes[0]``) are at least ``ratio`` of its size."""
+    main = box_area(boxes[0]) ** 0.5
+    return sum(box_area(box) ** 0.5 >= ratio * main for box in boxes[1:])
+
+
+def _encoding_order(indices: list[int]) -> list[int]:
+    """First and last (either side of the blink) first, then those in between."""
+    if len(indices) <= 2:
+        return indices
+    return [indices[0], indices[-1], *indices[1:-1]]
 
 
 def _spread(count: int, wanted: int) -> list[int]:
@@ -125,10 +142,18 @@ class DlibFaceVerifier:
         samples: list[EyeSample] = []
         seen = 0
         alive = False
+        crowded = 0  # frames with a second person at the kiosk
         last_box: Box | None = None
         for frame in frames:
             seen += 1
-            face = self._live.find_face(frame)
+            boxes = self._live.detect(frame)
+            if boxes and _others_near(boxes, s.other_face_ratio):
+                # Not evidence for anyone: whose face it would be is the question.
+                crowded += 1
+                if crowded >= s.required_matches:
+                    break
+                continue
+            face = self._live.observe(frame, boxes[0]) if boxes else None
             if face is not None:
                 if last_box is not None and _iou(last_box, face.box) < SAME_FACE_MIN_IOU:
                     logger.info("the face moved away or changed mid-attempt; evidence reset")
@@ -149,6 +174,18 @@ class DlibFaceVerifier:
         if s.liveness.enabled:
             liveness = Liveness.PASSED if alive else Liveness.FAILED
 
+        if crowded >= s.required_matches:
+            faces.clear()
+            return VerificationResult(
+                Decision.MULTIPLE_FACES,
+                None,
+                Liveness.NOT_CHECKED,
+                (time.perf_counter() - started) * 1000.0,
+                frames_seen=seen,
+                required_frames=s.required_matches,
+                detail=f"a second face in {crowded} of {seen} frames",
+            )
+
         if len(faces) < s.required_matches:
             return VerificationResult(
                 Decision.NO_FACE,
@@ -160,12 +197,15 @@ class DlibFaceVerifier:
                 detail=f"a face in {len(faces)} of {seen} frames",
             )
 
-        distances = [
-            face_distance(wanted, self._live.encode(*faces[i]))
-            for i in _spread(len(faces), s.compared_frames)
-        ]
+        chosen = _encoding_order(_spread(len(faces), s.compared_frames))
+        distances: list[float] = []
+        matched = 0
+        for done, index in enumerate(chosen, start=1):
+            distances.append(face_distance(wanted, self._live.encode(*faces[index])))
+            matched += distances[-1] <= s.threshold
+            if matched >= s.required_matches or matched + len(chosen) - done < s.required_matches:
+                break  # k of n settled either way: the other encodings cannot change it
         faces.clear()
-        matched = sum(d <= s.threshold for d in distances)
         if liveness is Liveness.FAILED:
             decision = Decision.LIVENESS_FAILED
         elif matched >= s.required_matches:
