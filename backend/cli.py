@@ -42,15 +42,37 @@ def _require_current_schema(settings: Settings) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    import asyncio
+
     import uvicorn
 
     from backend.api.main import create_app
+    from mqtt.systemd_notify import LoopWatchdog, ready
 
     settings = _settings()
     _require_current_schema(settings)
-    uvicorn.run(
+
+    class NotifyingServer(uvicorn.Server):
+        """Tells systemd READY=1 once listening; pings the watchdog while its loop answers."""
+
+        async def startup(self, sockets: list | None = None) -> None:
+            await super().startup(sockets)
+            if self.should_exit:  # could not bind: not ready, uvicorn exits with an error
+                return
+            loop = asyncio.get_running_loop()
+
+            def loop_answers() -> bool:
+                probe = asyncio.run_coroutine_threadsafe(asyncio.sleep(0), loop)
+                probe.result(timeout=5)
+                return not self.should_exit
+
+            LoopWatchdog(loop_answers).start()
+            ready(f"serving on {args.host}:{args.port}")
+
+    config = uvicorn.Config(
         create_app(settings), host=args.host, port=args.port, log_level=args.log_level.lower()
     )
+    NotifyingServer(config).run()
     return 0
 
 

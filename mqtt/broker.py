@@ -1,8 +1,10 @@
 """Run a local Mosquitto for the demo, the tests and the benchmarks.
 
-Listens on loopback only, on a port given or a free one; plain TCP and
-anonymous, which suits a single machine. A deployment's broker (TLS,
-certificates, ACLs) is configured by ``provisioning``.
+Listens on loopback only, on a port given or a free one; by default plain TCP
+and anonymous, which suits a single machine. A deployment's broker (TLS,
+certificates, ACLs) is configured by ``provisioning.broker``; tests start such
+a configuration here by passing its text as ``config_text`` (and ``tls=True``
+so that ``url`` says ``mqtts://``).
 """
 
 from __future__ import annotations
@@ -44,24 +46,32 @@ class LocalBroker:
         *,
         persistence: bool = False,
         max_queued_messages: int = DEFAULT_MAX_QUEUED,
+        config_text: str | None = None,
+        tls: bool = False,
     ) -> None:
         self.workdir = Path(workdir)
         self.host = "127.0.0.1"
         self.port = port or free_port()
         self.persistence = persistence
         self.max_queued_messages = max_queued_messages
+        self.config_text = config_text
+        self.tls = tls
         self.process: subprocess.Popen[bytes] | None = None
         self.executable = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
     @property
     def url(self) -> str:
-        return f"mqtt://{self.host}:{self.port}"
+        return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
 
     @property
     def log_path(self) -> Path:
         return self.workdir / "mosquitto.log"
 
     def config(self) -> str:
+        if self.config_text is not None:
+            # A complete configuration from the caller; it must listen on self.port.
+            extra = "user root\n" if os.geteuid() == 0 else ""
+            return self.config_text.rstrip("\n") + "\n" + extra
         lines = [
             f"listener {self.port} {self.host}",
             "allow_anonymous true",
@@ -114,6 +124,11 @@ class LocalBroker:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
+
+    def reload(self) -> None:
+        """SIGHUP: Mosquitto re-reads its configuration, ACL and TLS files (CRL included, 2.0.11)."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGHUP)
 
     def restart(self) -> None:
         self.kill()

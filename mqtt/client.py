@@ -16,10 +16,12 @@ from __future__ import annotations
 import gc
 import logging
 import random
+import ssl
 import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -57,6 +59,40 @@ class BrokerUrl:
 
     def __str__(self) -> str:
         return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """What an ``mqtts://`` connection trusts and proves itself with.
+
+    ``ca_file``: the CA that signed the broker's certificate (the fleet CA);
+    without it the system's trust store is used. ``cert_file``/``key_file``:
+    this client's certificate and key, which a broker with
+    ``require_certificate`` demands (the kiosk's device certificate, ingest's
+    service certificate). The broker's host name or IP is checked against its
+    certificate, and nothing older than TLS 1.2 is spoken.
+    """
+
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+
+    def __post_init__(self) -> None:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("a client certificate needs its key, and a key its certificate")
+
+    def context(self) -> ssl.SSLContext:
+        """The SSL context; raises ``ValueError`` naming the file that cannot be loaded."""
+        try:
+            ctx = ssl.create_default_context(
+                cafile=str(self.ca_file) if self.ca_file is not None else None
+            )
+            ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+            if self.cert_file is not None and self.key_file is not None:
+                ctx.load_cert_chain(str(self.cert_file), str(self.key_file))
+        except (OSError, ssl.SSLError) as err:
+            raise ValueError(f"cannot load the TLS files {self}: {err}") from err
+        return ctx
 
 
 def tune_for_message_throughput() -> None:
@@ -120,6 +156,7 @@ class Connection:
         before_connect: Callable[[], None] | None = None,
         name: str = "mqtt",
         max_backoff_s: float = 30.0,
+        tls: TlsFiles | None = None,
     ) -> None:
         self.client = client
         self.url = url
@@ -142,7 +179,7 @@ class Connection:
         client.on_socket_register_write = _ignore
         client.on_socket_unregister_write = _ignore
         if url.tls:
-            client.tls_set()
+            client.tls_set_context((tls or TlsFiles()).context())
 
     # lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:

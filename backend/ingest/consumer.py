@@ -33,6 +33,7 @@ from backend.services import health as health_service
 from mqtt.client import Connection, Session, backoff_delay, new_client
 from mqtt.contract import Channel, encode, make_envelope, shared_subscription, topic
 from mqtt.contract.messages import MAX_ACK_IDS
+from mqtt.systemd_notify import Watchdog
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ class Ingest:
         self.client.on_message = self._on_message
         self.client.on_subscribe = self._on_subscribe
         self.subscribed = threading.Event()
+        self.watchdog = Watchdog()  # pinged by the batch loop's progress (systemd WatchdogSec=)
         self.connection = Connection(
             self.client,
             settings.broker,
@@ -79,6 +81,7 @@ class Ingest:
             ),
             on_connected=self._on_connected,
             name=f"ingest[{settings.ingest_name}]",
+            tls=settings.tls,
         )
 
     # network thread ----------------------------------------------------------------------------
@@ -118,8 +121,10 @@ class Ingest:
         self.connection.start()
         window = self.settings.ingest_batch_ms / 1000
         next_housekeeping = time.monotonic() + 60  # first run soon after start
+        self.watchdog.ready(f"ingest {self.settings.ingest_name}")
         try:
             while not stop.is_set():
+                self.watchdog.ping()
                 self._wake.wait(window)
                 self._wake.clear()
                 while self._queue and not stop.is_set():
@@ -165,6 +170,7 @@ class Ingest:
                 if attempt == 0:
                     logger.warning("database unavailable (%s); retrying the batch", err)
                 attempt += 1
+                self.watchdog.ping()  # waiting out a database outage is progress, not a hang
                 if stop.wait(backoff_delay(attempt, base=0.2, cap=10.0)):
                     return
         self._acknowledge(batch, result)

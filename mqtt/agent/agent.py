@@ -26,6 +26,7 @@ from mqtt.contract.envelope import utc_now
 from mqtt.contract.messages import Command, EventsAck, StatusBody
 from mqtt.device_health import DeviceHealthStore
 from mqtt.outbox import Outbox, open_kiosk_db
+from mqtt.systemd_notify import Watchdog
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ class Agent:
             on_lost=self._on_lost,
             before_connect=self._set_will,
             name=f"kiosk-agent[{self.kiosk_id}]",
+            tls=settings.tls,
         )
 
     # network thread ----------------------------------------------------------------------------
@@ -143,8 +145,13 @@ class Agent:
         )
         self.connection.start()
         next_health = 0.0
+        # READY once the loop runs (not once the broker answers: a kiosk offline is still up);
+        # the watchdog is pinged by each pass of this loop, so a hung loop gets restarted.
+        watchdog = Watchdog()
+        watchdog.ready(f"kiosk-agent {self.kiosk_id}")
         try:
             while not stop.is_set():
+                watchdog.ping()
                 self._apply_acks()
                 self._run_commands()
                 busy = False

@@ -1,0 +1,125 @@
+"""Fixtures for provisioning: a fleet CA in a temp folder and a real Mosquitto configured by it.
+
+``tls_broker`` runs the configuration ``fleet-broker-config`` would write
+(TLS listener, client certificates, ACL, CRL) on a free loopback port, so the
+tests exercise the deployment's broker, not a look-alike.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as paho
+import pytest
+
+from mqtt.broker import LocalBroker, free_port
+from mqtt.client import TlsFiles, new_client
+from provisioning.broker import BrokerConfig, ServiceCredentials, render_conf, write_deployment
+from provisioning.ca import FleetCA, key_pem, make_csr, new_key
+
+PASSPHRASE = "a-test-passphrase-long-enough"
+
+
+@pytest.fixture
+def fleet_ca(tmp_path: Path) -> FleetCA:
+    return FleetCA.create(tmp_path / "ca", PASSPHRASE)
+
+
+@dataclass
+class TlsBroker:
+    """A running deployment broker, its CA and the files a client needs."""
+
+    ca: FleetCA
+    broker: LocalBroker
+    config: BrokerConfig
+    ingest: ServiceCredentials
+    workdir: Path
+
+    @property
+    def port(self) -> int:
+        return self.broker.port
+
+    def enrol(self, kiosk_id: str) -> tuple[TlsFiles, int]:
+        """What enrolment will do: key made 'on the kiosk', CSR signed; the kiosk's files."""
+        key = new_key()
+        signed = self.ca.sign_csr(make_csr(key, kiosk_id), kiosk_id)
+        folder = self.workdir / "kiosks" / kiosk_id
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "device.crt").write_bytes(signed.cert_pem)
+        (folder / "device.key").write_bytes(key_pem(key))
+        (folder / "device.key").chmod(0o600)
+        return TlsFiles(
+            self.ca.cert_path, folder / "device.crt", folder / "device.key"
+        ), signed.serial
+
+    @property
+    def ingest_tls(self) -> TlsFiles:
+        return TlsFiles(self.ca.cert_path, self.ingest.cert_file, self.ingest.key_file)
+
+
+@pytest.fixture
+def tls_broker(tmp_path: Path, fleet_ca: FleetCA) -> Iterator[TlsBroker]:
+    cfg = BrokerConfig(
+        directory=tmp_path / "broker-etc",
+        port=free_port(),
+        bind="127.0.0.1",
+        persistence_dir=tmp_path / "broker-lib",
+        persistence=False,
+        log_dest="stderr",
+    )
+    (tmp_path / "broker-lib").mkdir()
+    (ingest,) = write_deployment(fleet_ca, cfg, credentials_dir=tmp_path / "services")
+    broker = LocalBroker(tmp_path / "broker", cfg.port, config_text=render_conf(cfg), tls=True)
+    broker.start()
+    yield TlsBroker(fleet_ca, broker, cfg, ingest, tmp_path)
+    broker.stop()
+
+
+@dataclass
+class Probe:
+    """A bare paho client that records what happens to it: connect result, messages, PUBACKs."""
+
+    client: paho.Client
+    connect_reason: Any = None
+    messages: list[tuple[str, bytes]] = field(default_factory=list)
+    puback: dict[int, Any] = field(default_factory=dict)
+    error: BaseException | None = None
+
+    def publish(self, topic: str, payload: bytes) -> Any:
+        info = self.client.publish(topic, payload, qos=1)
+        return info
+
+    def stop(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def probe(port: int, tls: TlsFiles | None, client_id: str, wait: float = 3.0) -> Probe:
+    """Connect; ``connect_reason`` is None if the broker never accepted (TLS refused, closed)."""
+    client = new_client(client_id)
+    result = Probe(client)
+    client.on_connect = lambda c, u, f, reason, p: setattr(result, "connect_reason", reason)
+    client.on_message = lambda c, u, m: result.messages.append((m.topic, m.payload))
+    client.on_publish = lambda c, u, mid, reason, p: result.puback.__setitem__(mid, reason)
+    if tls is not None:
+        client.tls_set_context(tls.context())
+    try:
+        client.connect("127.0.0.1", port, keepalive=30)
+    except OSError as err:
+        result.error = err
+        return result
+    client.loop_start()
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline and result.connect_reason is None:
+        if not client.is_connected() and result.connect_reason is None and _closed(client):
+            break
+        time.sleep(0.02)
+    return result
+
+
+def _closed(client: paho.Client) -> bool:
+    return client.socket() is None
