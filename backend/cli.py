@@ -109,6 +109,31 @@ def cmd_db_current(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_create_token(args: argparse.Namespace) -> int:
+    from backend.core.db import make_engine, make_sessionmaker
+    from backend.services import tokens
+
+    settings = _settings()
+    _require_current_schema(settings)
+    with make_sessionmaker(make_engine(settings.database_url)).begin() as session:
+        token = tokens.create_token(session, role=args.role, name=args.name)
+    print(token)  # the only time it is shown; only its hash is stored
+    return 0
+
+
+def cmd_ca_init(args: argparse.Namespace) -> int:
+    from provisioning.ca import CAError, FleetCA, ca_passphrase
+
+    settings = _settings()
+    try:
+        ca = FleetCA.create(settings.ca_dir, ca_passphrase())
+    except CAError as err:
+        print(f"fleet-backend: {err}", file=sys.stderr)
+        return 1
+    print(f"fleet CA created in {settings.ca_dir} (certificate {ca.cert_path})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fleet-backend", description=__doc__)
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
@@ -136,6 +161,18 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade.set_defaults(func=cmd_db_upgrade)
     current = db_sub.add_parser("current", help="print the database's schema revision")
     current.set_defaults(func=cmd_db_current)
+
+    admin = sub.add_parser("admin", help="users and tokens")
+    admin_sub = admin.add_subparsers(dest="admin_command", required=True)
+    token = admin_sub.add_parser("create-token", help="print a new bearer token for scripts")
+    token.add_argument("--role", required=True, choices=["admin", "operator", "technician"])
+    token.add_argument("--name", required=True, help="who or what uses it, for the audit trail")
+    token.set_defaults(func=cmd_create_token)
+
+    ca = sub.add_parser("ca", help="the fleet CA (FLEET_CA_DIR, FLEET_CA_PASSPHRASE)")
+    ca_sub = ca.add_subparsers(dest="ca_command", required=True)
+    init = ca_sub.add_parser("init", help="create the fleet CA (never overwrites one)")
+    init.set_defaults(func=cmd_ca_init)
     return parser
 
 

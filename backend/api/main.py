@@ -8,7 +8,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from backend.api.routes import health, ops_dead_letters, ops_events, ops_kiosks
+from backend.api.routes import enrol, health, ops_dead_letters, ops_events, ops_kiosks
 from backend.core.config import Settings, get_settings
 from backend.core.db import make_engine, make_sessionmaker
 from backend.ops import pages
@@ -50,5 +50,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops_kiosks.router)
     app.include_router(ops_events.router)
     app.include_router(ops_dead_letters.router)
+    app.include_router(enrol.router)
     app.include_router(pages.router)
     return app

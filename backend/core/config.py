@@ -51,7 +51,19 @@ class Settings(BaseSettings):
         default=14, gt=0, description="FLEET_HEALTH_RETENTION_DAYS: health history kept this long"
     )
 
-    @field_validator("mqtt_url")
+    ca_dir: Path = Field(default=Path("var/ca"), description="FLEET_CA_DIR: the fleet CA's folder")
+    broker_public_url: str = Field(
+        default="mqtts://127.0.0.1:8883",
+        description="FLEET_BROKER_PUBLIC_URL: the broker address given to enrolled kiosks",
+    )
+    enrol_code_ttl_hours: float = Field(
+        default=72,
+        gt=0,
+        le=24 * 30,
+        description="FLEET_ENROL_CODE_TTL_HOURS: default code lifetime",
+    )
+
+    @field_validator("mqtt_url", "broker_public_url")
     @classmethod
     def _url(cls, value: str) -> str:
         BrokerUrl.parse(value)
