@@ -10,6 +10,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from backend.core import migrate
 from mqtt.broker import free_port
 from tests.conftest import wait_for
 
@@ -27,7 +28,7 @@ def test_db_upgrade_then_current(tmp_path: Path) -> None:
     assert run("db", "current", FLEET_DATABASE_URL=url).stdout.strip() == "(empty database)"
     upgraded = run("db", "upgrade", FLEET_DATABASE_URL=url)
     assert upgraded.returncode == 0, upgraded.stderr
-    assert run("db", "current", FLEET_DATABASE_URL=url).stdout.strip() == "0001"
+    assert run("db", "current", FLEET_DATABASE_URL=url).stdout.strip() == migrate.head_revision(url)
     assert run("db", "upgrade", FLEET_DATABASE_URL=url).returncode == 0  # idempotent
 
 
