@@ -13,6 +13,8 @@ from __future__ import annotations
 import unicodedata
 from typing import Literal
 
+from .masking import mask_personal_numbers
+
 ESC = b"\x1b"
 GS = b"\x1d"
 FS = b"\x1c"
@@ -76,9 +78,11 @@ def qr_code(data: str, *, module: int = 6, ec: Literal["L", "M", "Q", "H"] = "M"
     """The full sequence that prints one QR code natively on the printer.
 
     The payload is UTF-8 (what phone scanners assume); receipts carry ASCII URLs.
-    Native rendering keeps a job small (no raster image) and crisp.
+    Native rendering keeps a job small (no raster image) and crisp. Identity
+    and mobile numbers in it are masked like printed text: a phone reads a QR
+    code as easily as a person reads a line.
     """
-    payload = data.encode("utf-8")
+    payload = mask_personal_numbers(data).encode("utf-8")
     if not payload:
         raise ValueError("empty QR payload")
     if len(payload) > QR_CAPACITY[ec]:
@@ -111,12 +115,15 @@ def clean(text: str) -> str:
 
 
 def encode_text(text: str) -> bytes:
-    """Text as the printer reads it in Chinese mode: GB18030 after ``clean``.
+    """Text as the printer reads it in Chinese mode: GB18030 after ``clean`` and masking.
 
     GB18030 is a superset of GBK (two bytes per common hanzi, ASCII unchanged)
-    and also covers rare name characters as four-byte sequences.
+    and also covers rare name characters as four-byte sequences. Every text
+    byte of a job comes from here, so identity and mobile numbers are masked
+    here too (after ``clean``, so a control character inside a number cannot
+    hide it); ``render`` also masks whole fields before it wraps them.
     """
-    return clean(text).encode("gb18030")
+    return mask_personal_numbers(clean(text)).encode("gb18030")
 
 
 def display_width(text: str) -> int:

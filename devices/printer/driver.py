@@ -53,6 +53,8 @@ class EscPosPrinter:
         qr_module: int = 6,
         status_query: StatusQuery = "dle-eot",
     ) -> None:
+        if status_query not in status.STATUS_QUERIES:
+            raise ValueError(f"status_query must be one of {status.STATUS_QUERIES}")
         self.name = name
         self.columns = columns
         self.qr_module = qr_module
@@ -68,8 +70,10 @@ class EscPosPrinter:
         Raises ``PaperOut`` when the paper sensor says so (the kiosk then
         offers the receipt by SMS), ``PrinterError`` when the printer is
         offline for another reason (cover open, cutter error), and
-        ``DeviceUnavailable`` when it cannot be reached. When the printer
-        does not answer status queries at all, the job is sent anyway.
+        ``DeviceUnavailable`` when it cannot be reached. When the paper
+        level cannot be read (no reply), it raises ``PrinterError`` with key
+        ``printer.status_unknown`` instead of printing blind; only a printer
+        configured with ``status_query="none"`` prints without a check.
         """
         job = render(document, columns=self.columns, qr_module=self.qr_module)
         with self._lock, self._session():
@@ -99,6 +103,8 @@ class EscPosPrinter:
         except Exception as err:  # a health probe must never take the agent down
             logger.exception("printer %s: health check failed", self.name)
             return DeviceHealth("unknown", f"health check failed: {err}", paper="unknown")
+        if self.status_query == "none":
+            return DeviceHealth("unknown", "status queries disabled (status=none)", paper="unknown")
         return _health_of(reading)
 
     # --- internals ------------------------------------------------------------------------
@@ -145,6 +151,8 @@ class EscPosPrinter:
                 return b""
 
     def _read_status(self) -> PrinterStatus:
+        if self.status_query == "none":
+            return PrinterStatus(paper="unknown")
         if self.status_query == "gs-r":
             return PrinterStatus(paper=status.paper_from_gs_r(self._query(status.QUERY_PAPER_GS_R)))
         printer = self._query(status.QUERY_PRINTER)
@@ -170,14 +178,23 @@ class EscPosPrinter:
             raise PrinterError(f"printer {self.name}: printer error", key="printer.fault")
         if reading.online is False:
             raise PrinterError(f"printer {self.name}: offline", key="printer.offline")
+        if reading.paper == "unknown":
+            if self.status_query != "none":
+                raise PrinterError(
+                    f"printer {self.name}: no reply to the paper status query, not printing blind",
+                    key="printer.status_unknown",
+                )
+            logger.info("printer %s: status_query=none, printing without a paper check", self.name)
         if reading.paper == "low":
             logger.warning("printer %s: paper near end", self.name)
-        if not reading.answered:
-            logger.warning("printer %s: no status reply, printing without a paper check", self.name)
 
 
 def _health_of(reading: PrinterStatus) -> DeviceHealth:
-    """Map one sensor reading onto the agent's health vocabulary."""
+    """Map one sensor reading onto the agent's health vocabulary.
+
+    A paper level that was not read is "unknown", even when the printer said
+    it was online: only a reply that says so makes the paper "ok".
+    """
     if not reading.answered:
         return DeviceHealth("unknown", "no status reply", paper="unknown")
     if reading.paper == "out":
@@ -186,6 +203,8 @@ def _health_of(reading: PrinterStatus) -> DeviceHealth:
         return DeviceHealth("fault", "cover open", paper=reading.paper)
     if reading.error or reading.online is False:
         return DeviceHealth("fault", "printer offline or in error", paper=reading.paper)
+    if reading.paper == "unknown":
+        return DeviceHealth("unknown", "no reply to the paper status query", paper="unknown")
     if reading.paper == "low":
         return DeviceHealth("degraded", "paper near end", paper="low")
     return DeviceHealth("ok", paper=reading.paper)

@@ -3,12 +3,16 @@
 It listens like a real printer's raw port (9100), records each job and
 answers ``DLE EOT n`` and ``GS r n`` from a ``VirtualPrinter``, so the real
 python-escpos ``Network`` transport and the real driver run against it
-unchanged. Usage::
+unchanged. It decodes what it received the way the printer would print it:
+text in Chinese mode from GB18030, QR payloads from the ``GS ( k`` store
+command, cuts. Usage::
 
     with PrinterEmulator(paper="low") as emulator:
         printer = printer_from_config(emulator.config)   # "network:127.0.0.1:<port>"
         printer.print_document(document)
-        emulator.virtual.printed, emulator.jobs, emulator.as_text()
+        (receipt,) = emulator.wait_for_receipts(1)
+        receipt.lines, receipt.qr_codes, receipt.cuts, emulator.as_text()
+        emulator.paper = "out"; emulator.cover_open = True; emulator.answer_status = False
 
 Or from a shell: ``python -m devices.printer.emulator --port 9100`` prints
 each received job as text on stdout.
@@ -27,6 +31,7 @@ from collections.abc import Callable
 from typing import Self
 
 from .status import PaperLevel
+from .stream import PrintedJob, decode
 from .virtual import VirtualPrinter
 
 logger = logging.getLogger(__name__)
@@ -136,6 +141,24 @@ class PrinterEmulator:
         return f"network:{self.host}:{self.port}"
 
     @property
+    def paper(self) -> PaperLevel:
+        return self.virtual.paper
+
+    @paper.setter
+    def paper(self, level: PaperLevel) -> None:
+        """Paper "ok", "low" (near-end sensor) or "out" (the printer goes offline)."""
+        self.virtual.paper = level
+
+    @property
+    def cover_open(self) -> bool:
+        return self.virtual.cover_open
+
+    @cover_open.setter
+    def cover_open(self, value: bool) -> None:
+        """True opens the cover: the printer goes offline and says why."""
+        self.virtual.cover_open = value
+
+    @property
     def answer_status(self) -> bool:
         return self.virtual.answer_status
 
@@ -146,6 +169,16 @@ class PrinterEmulator:
 
     def as_text(self) -> str:
         return self.virtual.as_text()
+
+    @property
+    def receipts(self) -> list[PrintedJob]:
+        """Every job received so far, decoded (see ``stream.decode``)."""
+        with self._lock:
+            return [decode(job) for job in self.jobs]
+
+    def wait_for_receipts(self, count: int = 1, timeout: float = 5.0) -> list[PrintedJob]:
+        """``wait_for_jobs``, decoded."""
+        return [decode(job) for job in self.wait_for_jobs(count, timeout)]
 
     def wait_for_jobs(self, count: int = 1, timeout: float = 5.0) -> list[bytes]:
         """Block until ``count`` jobs have arrived (a job ends when its connection closes)."""
@@ -178,6 +211,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=9100, help="TCP port (default 9100)")
     parser.add_argument("--paper", choices=["ok", "low", "out"], default="ok", help="paper level")
     parser.add_argument("--columns", type=int, default=32, help="characters per line")
+    parser.add_argument("--cover-open", action="store_true", help="start with the cover open")
+    parser.add_argument(
+        "--no-status", action="store_true", help="never answer status queries (old firmware)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, force=True)
 
@@ -190,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     emulator = PrinterEmulator(
         host=args.host, port=args.port, paper=args.paper, columns=args.columns, on_job=show
     )
+    emulator.cover_open = args.cover_open
+    emulator.answer_status = not args.no_status
     with emulator, contextlib.suppress(KeyboardInterrupt):
         threading.Event().wait()
     return 0

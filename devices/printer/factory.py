@@ -5,7 +5,14 @@
 ``serial:DEVICE[:BAUD]``       serial printer (``serial:/dev/ttyS0``, 9600 baud default)
 ``network:HOST[:PORT]``        raw TCP printer (IPv4 or a name), port 9100 by default
 ``sim[:ok|low|out]``           the built-in simulator, optionally with its paper level
+``<any of these>?status=Q``    how status is read: ``dle-eot`` (default), ``gs-r``, ``none``
 =============================  ==================================================
+
+``?status=gs-r`` is for printers that answer ``GS r`` but not ``DLE EOT``;
+``?status=none`` declares a link that cannot carry replies (a serial cable
+without its receive line, a print server that only forwards): such a printer
+prints without any paper check, which an operator must choose knowingly.
+Every other printer that does not answer is refused (``printer.status_unknown``).
 
 Nothing is opened here: the driver connects for each job, so a kiosk that
 boots before its printer is powered still starts.
@@ -17,6 +24,7 @@ import logging
 
 from .driver import EscPosPrinter
 from .simulator import SimulatedPrinter
+from .status import STATUS_QUERIES, StatusQuery
 
 logger = logging.getLogger(__name__)
 
@@ -45,23 +53,41 @@ def _host_port(rest: str, config: str) -> tuple[str, int]:
     return host, int(port_text)
 
 
+def _status_option(options: str, config: str) -> StatusQuery | None:
+    if not options:
+        return None
+    key, _, value = options.partition("=")
+    if key != "status" or value not in STATUS_QUERIES:
+        raise ValueError(
+            f"printer config {config!r}: expected ?status=dle-eot, ?status=gs-r or ?status=none"
+        )
+    return value  # type: ignore[return-value]
+
+
 def printer_from_config(
-    config: str, *, columns: int = 32, timeout: float = 0.5, qr_module: int = 6
+    config: str,
+    *,
+    columns: int = 32,
+    timeout: float = 0.5,
+    qr_module: int = 6,
+    status_query: StatusQuery | None = None,
 ) -> EscPosPrinter:
     """Build the printer named by ``config`` (see the table above).
 
     ``timeout`` bounds each connect, write and status read, in seconds; it
     keeps ``health()`` quick when a printer is switched off. Raises
     ``ValueError`` for a malformed string: that is a configuration mistake,
-    not a device fault.
+    not a device fault. ``status_query``, when given, overrides ``?status=``.
     """
-    kind, _, rest = config.strip().partition(":")
+    address, _, option_text = config.strip().partition("?")
+    kind, _, rest = address.partition(":")
+    query = status_query or _status_option(option_text, config) or "dle-eot"
     options = {"columns": columns, "qr_module": qr_module}
     if kind == "sim":
         paper = rest or "ok"
         if paper not in ("ok", "low", "out"):
             raise ValueError(f"printer config {config!r}: paper must be ok, low or out")
-        return SimulatedPrinter(paper=paper, **options)  # type: ignore[arg-type]
+        return SimulatedPrinter(paper=paper, status_query=query, **options)  # type: ignore[arg-type]
     if kind == "usb":
         from escpos.printer import Usb
 
@@ -89,4 +115,4 @@ def printer_from_config(
     else:
         raise ValueError(f"printer config {config!r}: expected usb:, serial:, network: or sim")
     logger.debug("printer configured: %s", config)
-    return EscPosPrinter(transport, name=config, **options)
+    return EscPosPrinter(transport, name=config, status_query=query, **options)

@@ -4,6 +4,11 @@ A pure function of the document and the paper width, so a test can pin the
 exact bytes and every transport (simulator, emulator, real printer) receives
 the same job. Layout is done here in display columns (a hanzi is two
 columns): printers wrap on bytes, which would split a GB18030 character.
+
+It is also the privacy boundary: every field of the document (title, labels,
+values, caption, footer, QR payload) is masked with
+``masking.mask_personal_numbers`` as a whole, before it is wrapped, so an
+identity number cannot escape by straddling two printed lines.
 """
 
 from __future__ import annotations
@@ -22,17 +27,26 @@ from .commands import (
     qr_code,
 )
 from .documents import Document, Line
+from .masking import mask_personal_numbers
 
 LABEL_SEPARATOR = "："  # full-width colon, as on printed government forms
 
 
+def printable(text: str) -> str:
+    """A field as it may reach paper: control characters dropped, personal numbers masked."""
+    return mask_personal_numbers(clean(text))
+
+
 def wrap(text: str, width: int) -> list[str]:
-    """Cut text into pieces that each fit ``width`` columns (never splitting a character)."""
+    """Cut ``printable(text)`` into pieces that each fit ``width`` columns.
+
+    Never splits a character; masking happens before the cut, on the whole text.
+    """
     if width < 2:
         raise ValueError(f"cannot wrap to {width} columns")
     pieces: list[str] = []
     current, used = "", 0
-    for ch in clean(text):
+    for ch in printable(text):
         w = display_width(ch)
         if used + w > width:
             pieces.append(current)
@@ -45,7 +59,7 @@ def wrap(text: str, width: int) -> list[str]:
 
 def layout_line(line: Line, columns: int) -> list[str]:
     """``label：value``, continuation rows indented under the value."""
-    prefix = clean(line.label) + LABEL_SEPARATOR
+    prefix = printable(line.label) + LABEL_SEPARATOR
     indent = display_width(prefix)
     room = columns - indent
     if room < columns // 3:  # a long label: give the value full lines of its own
@@ -80,7 +94,7 @@ def render(document: Document, *, columns: int = 32, qr_module: int = 6) -> byte
     if document.qr or document.footer:
         out += align("center")
     if document.qr:
-        out += qr_code(document.qr, module=qr_module)
+        out += qr_code(document.qr, module=qr_module)  # masks its payload too
         out += LF
         if document.qr_caption:
             for piece in wrap(document.qr_caption, columns):

@@ -12,7 +12,8 @@ from escpos.escpos import Escpos
 from escpos.exceptions import DeviceNotFoundError
 
 from .driver import EscPosPrinter
-from .status import PaperLevel
+from .status import PaperLevel, StatusQuery
+from .stream import PrintedJob, decode
 from .virtual import VirtualPrinter
 
 
@@ -49,10 +50,23 @@ class SimulatedTransport(Escpos):
 class SimulatedPrinter(EscPosPrinter):
     """``EscPosPrinter`` over a ``SimulatedTransport``, with the knobs a trainer needs."""
 
-    def __init__(self, *, paper: PaperLevel = "ok", columns: int = 32, qr_module: int = 6) -> None:
+    def __init__(
+        self,
+        *,
+        paper: PaperLevel = "ok",
+        columns: int = 32,
+        qr_module: int = 6,
+        status_query: StatusQuery = "dle-eot",
+    ) -> None:
         self.virtual = VirtualPrinter(paper=paper, columns=columns)
         self.transport = SimulatedTransport(self.virtual)
-        super().__init__(self.transport, name="sim", columns=columns, qr_module=qr_module)
+        super().__init__(
+            self.transport,
+            name="sim",
+            columns=columns,
+            qr_module=qr_module,
+            status_query=status_query,
+        )
 
     @property
     def output(self) -> bytes:
@@ -72,6 +86,10 @@ class SimulatedPrinter(EscPosPrinter):
     def as_text(self) -> str:
         """The printed paper as readable text (GB18030 runs decoded)."""
         return self.virtual.as_text()
+
+    def decoded(self) -> PrintedJob:
+        """Everything printed so far, decoded: text lines, QR payloads, cuts."""
+        return decode(self.output)
 
     def clear(self) -> None:
         self.virtual.clear()

@@ -32,7 +32,10 @@ from typing import Literal
 from .commands import DLE, EOT, GS
 
 PaperLevel = Literal["ok", "low", "out", "unknown"]
-StatusQuery = Literal["dle-eot", "gs-r"]
+#: How the driver reads the sensors: ``DLE EOT`` (default), ``GS r`` for printers
+#: that lack it, or "none" for a link that cannot carry replies (write-only).
+StatusQuery = Literal["dle-eot", "gs-r", "none"]
+STATUS_QUERIES: tuple[StatusQuery, ...] = ("dle-eot", "gs-r", "none")
 
 QUERY_PRINTER = DLE + EOT + b"\x01"
 QUERY_OFFLINE = DLE + EOT + b"\x02"
@@ -85,8 +88,8 @@ def paper_from_gs_r(reply: bytes) -> PaperLevel:
 class PrinterStatus:
     """One reading of the printer's sensors.
 
-    ``online`` is None when the printer did not answer the query; a printer
-    whose transport cannot read (a write-only USB port) stays printable.
+    ``online`` is None and ``paper`` is "unknown" when the printer did not
+    answer (or was not asked); nothing here ever turns "no reply" into "ok".
     """
 
     paper: PaperLevel

@@ -149,26 +149,34 @@ def parse(buf: bytes) -> tuple[list[Op], int]:
     return ops, i
 
 
-def as_text(data: bytes, *, columns: int = 32, chinese_at_power_on: bool = False) -> str:
-    """What the paper would show, as plain text.
+#: What the paper shows, in order: a line of text, a QR code (its payload), a cut.
+ItemKind = Literal["text", "qr", "cut"]
+_QR = 0x31  # GS ( k cn = "1": the QR code functions (cn "0" is PDF417)
 
-    Text is decoded as GB18030 only while Chinese mode (``FS &``) is on, and
-    as the default single-byte code page (CP437) otherwise, exactly like a
-    printer would: a job that forgot ``FS &`` shows up here as mojibake.
-    QR codes appear as ``[二维码: payload]`` and cuts as a scissors line.
+
+@dataclass(frozen=True)
+class _Printed:
+    kind: ItemKind
+    text: str = ""
+    align: int = 0
+    scale: int = 1
+
+
+def _interpret(data: bytes, chinese_at_power_on: bool) -> list[_Printed]:
+    """Run a job through a model of the printer and list what comes out on paper.
+
+    Text is decoded as GB18030 only while Chinese mode (``FS &``) is on, and as
+    the default single-byte code page (CP437) otherwise, exactly like a printer
+    would: a job that forgot ``FS &`` comes out as mojibake. A QR code is the
+    payload of the last ``GS ( k`` store (fn 80) when print (fn 81) arrives.
     """
     ops, _ = parse(data)
-    lines: list[str] = []
+    out: list[_Printed] = []
     chinese, where, scale, current = chinese_at_power_on, 0, 1, ""
     qr_data = b""
 
     def emit(text: str) -> None:
-        pad = max(columns - display_width(text) * scale, 0)  # in paper columns
-        if where == 1:
-            text = " " * (pad // 2) + text
-        elif where == 2:
-            text = " " * pad + text
-        lines.append(text.rstrip())
+        out.append(_Printed("text", text, where, scale))
 
     for op in ops:
         if op.kind == "text":
@@ -190,18 +198,80 @@ def as_text(data: bytes, *, columns: int = 32, chinese_at_power_on: bool = False
             if current:
                 emit(current)
                 current = ""
-            lines.extend([""] * op.value)
-        elif op.kind == "2d" and isinstance(op.value, bytes):
+            out.extend(_Printed("text") for _ in range(op.value))
+        elif op.kind == "2d" and isinstance(op.value, bytes) and op.raw[5] == _QR:
             fn, body = op.value[:1], op.value[1:]
             if fn == b"P":
                 qr_data = body[1:]  # after m = "0"
             elif fn == b"Q":
-                emit(f"[二维码: {qr_data.decode('utf-8', errors='replace')}]")
+                out.append(_Printed("qr", qr_data.decode("utf-8", errors="replace"), where))
         elif op.kind == "cut":
             if current:
                 emit(current)
                 current = ""
-            lines.append("✂" + "-" * (columns - 2))
+            out.append(_Printed("cut"))
     if current:
         emit(current)
+    return out
+
+
+@dataclass(frozen=True)
+class PrintedJob:
+    """A job decoded the way the printer would print it, for assertions and people.
+
+    ``items`` keeps the order on paper: ``("text", line)``, ``("qr", payload)``,
+    ``("cut", "")``. Lines carry no alignment padding (``as_text`` adds it).
+    """
+
+    items: tuple[tuple[ItemKind, str], ...]
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        return tuple(text for kind, text in self.items if kind == "text")
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+    @property
+    def qr_codes(self) -> tuple[str, ...]:
+        return tuple(text for kind, text in self.items if kind == "qr")
+
+    @property
+    def cuts(self) -> int:
+        return sum(kind == "cut" for kind, _ in self.items)
+
+    @property
+    def ends_with_cut(self) -> bool:
+        """True when the paper is cut after everything else was printed."""
+        return bool(self.items) and self.items[-1][0] == "cut"
+
+
+def decode(data: bytes, *, chinese_at_power_on: bool = False) -> PrintedJob:
+    """Text lines (GB18030 in Chinese mode), QR payloads and cuts of a job."""
+    return PrintedJob(
+        tuple(
+            (item.kind, item.text.rstrip() if item.kind == "text" else item.text)
+            for item in _interpret(data, chinese_at_power_on)
+        )
+    )
+
+
+def as_text(data: bytes, *, columns: int = 32, chinese_at_power_on: bool = False) -> str:
+    """What the paper would show, as plain text, aligned within ``columns``.
+
+    QR codes appear as ``[二维码: payload]`` and cuts as a scissors line.
+    """
+    lines: list[str] = []
+    for item in _interpret(data, chinese_at_power_on):
+        if item.kind == "cut":
+            lines.append("✂" + "-" * (columns - 2))
+            continue
+        text = item.text if item.kind == "text" else f"[二维码: {item.text}]"
+        pad = max(columns - display_width(text) * item.scale, 0)  # in paper columns
+        if item.align == 1:
+            text = " " * (pad // 2) + text
+        elif item.align == 2:
+            text = " " * pad + text
+        lines.append(text.rstrip())
     return "\n".join(lines) + "\n" if lines else ""

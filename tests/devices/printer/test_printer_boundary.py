@@ -112,6 +112,7 @@ def test_public_surface_is_pinned() -> None:
         "application_receipt",
         "certificate_print",
         "mask_name",
+        "mask_personal_numbers",
         "printer_from_config",
         "printer_test_page",
         "render",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from escpos.printer import Network, Serial, Usb
 
-from devices.printer import EscPosPrinter, SimulatedPrinter, printer_from_config
+from devices.printer import Document, EscPosPrinter, SimulatedPrinter, printer_from_config
 
 
 def _transport(printer: EscPosPrinter):
@@ -56,3 +56,38 @@ def test_sim_is_the_simulator_with_the_paper_width() -> None:
 def test_malformed_config_is_a_value_error(config: str) -> None:
     with pytest.raises(ValueError, match="printer config"):
         printer_from_config(config)
+
+
+@pytest.mark.parametrize(
+    ("config", "query"),
+    [
+        ("network:127.0.0.1", "dle-eot"),
+        ("network:127.0.0.1:9100?status=gs-r", "gs-r"),
+        ("serial:/dev/ttyS0:115200?status=none", "none"),
+        ("usb:0416:5011?status=dle-eot", "dle-eot"),
+        ("sim?status=none", "none"),
+    ],
+)
+def test_status_option_picks_how_status_is_read(config: str, query: str) -> None:
+    assert printer_from_config(config).status_query == query
+
+
+def test_status_option_keeps_the_address_intact() -> None:
+    transport = _transport(printer_from_config("serial:/dev/ttyUSB0:115200?status=none"))
+    assert (transport.devfile, transport.baudrate) == ("/dev/ttyUSB0", 115200)
+
+
+@pytest.mark.parametrize(
+    "config", ["network:h?status=maybe", "network:h?paper=ok", "usb:0416:5011?status"]
+)
+def test_malformed_status_option_is_a_value_error(config: str) -> None:
+    with pytest.raises(ValueError, match="printer config"):
+        printer_from_config(config)
+
+
+def test_simulator_with_status_none_prints_blind_and_reports_unknown() -> None:
+    printer = printer_from_config("sim:out?status=none")
+    assert printer.health().state == "unknown"
+    printer.print_document(Document(title="回执"))  # nothing asked, so nothing refused
+    assert printer.virtual.queries == []
+    assert printer.output  # into an empty printer: the risk that status=none accepts

@@ -91,3 +91,12 @@ def test_sim_config_sets_the_paper_level() -> None:
     printer = printer_from_config("sim:low")
     assert isinstance(printer, SimulatedPrinter)
     assert printer.health().paper == "low"
+
+
+def test_simulator_that_stops_answering_refuses_with_status_unknown(sim_printer, receipt) -> None:
+    sim_printer.virtual.answer_status = False
+    with pytest.raises(PrinterError) as caught:
+        sim_printer.print_document(receipt)
+    assert caught.value.key == "printer.status_unknown"
+    assert sim_printer.output == b""
+    assert (sim_printer.health().state, sim_printer.paper()) == ("unknown", "unknown")
