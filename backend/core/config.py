@@ -5,30 +5,20 @@ from __future__ import annotations
 import socket
 from functools import lru_cache
 from pathlib import Path
-from typing import Self
 
-from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import SettingsConfigDict
 
-from mqtt.client import BrokerUrl, TlsFiles
+from mqtt.client import BrokerUrl
+from mqtt.settings import MqttClientSettings
 
 
-class Settings(BaseSettings):
+class Settings(MqttClientSettings):
     model_config = SettingsConfigDict(env_prefix="FLEET_", extra="ignore")
 
     database_url: str = Field(
         default="sqlite:///var/fleet.db",
         description="FLEET_DATABASE_URL: SQLAlchemy URL; a SQLite file by default, PostgreSQL at scale",
-    )
-    mqtt_url: str = Field(default="mqtt://127.0.0.1:1883", description="FLEET_MQTT_URL")
-    mqtt_ca_file: Path | None = Field(
-        default=None, description="FLEET_MQTT_CA_FILE: CA of the broker's certificate (mqtts://)"
-    )
-    mqtt_cert_file: Path | None = Field(
-        default=None, description="FLEET_MQTT_CERT_FILE: ingest's service certificate"
-    )
-    mqtt_key_file: Path | None = Field(
-        default=None, description="FLEET_MQTT_KEY_FILE: its private key"
     )
     ingest_name: str = Field(
         default_factory=socket.gethostname,
@@ -63,25 +53,11 @@ class Settings(BaseSettings):
         description="FLEET_ENROL_CODE_TTL_HOURS: default code lifetime",
     )
 
-    @field_validator("mqtt_url", "broker_public_url")
+    @field_validator("broker_public_url")
     @classmethod
-    def _url(cls, value: str) -> str:
+    def _public_url(cls, value: str) -> str:
         BrokerUrl.parse(value)
         return value
-
-    @property
-    def broker(self) -> BrokerUrl:
-        return BrokerUrl.parse(self.mqtt_url)
-
-    @model_validator(mode="after")
-    def _tls_pair(self) -> Self:
-        if (self.mqtt_cert_file is None) != (self.mqtt_key_file is None):
-            raise ValueError("set both FLEET_MQTT_CERT_FILE and FLEET_MQTT_KEY_FILE, or neither")
-        return self
-
-    @property
-    def tls(self) -> TlsFiles:
-        return TlsFiles(self.mqtt_ca_file, self.mqtt_cert_file, self.mqtt_key_file)
 
 
 @lru_cache

@@ -44,6 +44,8 @@ def test_bad_configuration_is_named(tmp_path: Path) -> None:
     result = run("ingest", FLEET_MQTT_URL="http://wrong:1883")
     assert result.returncode == 2
     assert "mqtt://" in result.stderr and "FLEET_MQTT_URL" not in result.stdout
+    public = run("ingest", FLEET_BROKER_PUBLIC_URL="broker:8883")
+    assert public.returncode == 2 and "broker_public_url" in public.stderr
 
 
 def test_serve_answers_health_and_openapi(tmp_path: Path) -> None:
