@@ -24,6 +24,9 @@ DEFAULT_OTHER_FACE_RATIO = 0.5
 from the camera) is someone at the kiosk: a helper or an impostor. Smaller ones are
 tolerated (a poster, a queue further back)."""
 
+DEFAULT_FULL_DETECTION_EVERY = 8
+"""About half a second at 15 fps between whole-frame searches: see README.md, "Tracking"."""
+
 
 @dataclass(frozen=True)
 class CameraSettings:
@@ -100,6 +103,11 @@ class FaceSettings:
     least this fraction of the largest face's is a second person at the kiosk;
     seen in ``required_matches`` frames it makes the attempt ``multiple_faces``.
     Smaller faces (a poster, people far behind) are tolerated. README.md, "Two faces".
+    full_detection_every: after a whole-frame detection found one citizen, the next
+    frames are searched only around that face (a tenth of the cost); the whole frame
+    is searched again at least every this many frames, whenever the face is lost
+    or joined there, after a frame with two people, and on the frame that would
+    decide. 1 searches every frame whole. README.md, "Tracking".
     """
 
     threshold: float = DEFAULT_THRESHOLD
@@ -110,6 +118,7 @@ class FaceSettings:
     detect_upsample: int = 1
     card_photo_upsample: int = 1
     other_face_ratio: float = DEFAULT_OTHER_FACE_RATIO
+    full_detection_every: int = DEFAULT_FULL_DETECTION_EVERY
     liveness: LivenessSettings = field(default_factory=LivenessSettings)
 
     def __post_init__(self) -> None:
@@ -121,5 +130,7 @@ class FaceSettings:
             raise ValueError("max_frames must be at least compared_frames")
         if not 0.0 < self.other_face_ratio <= 1.0:
             raise ValueError(f"other_face_ratio {self.other_face_ratio} outside (0, 1]")
+        if self.full_detection_every < 1:
+            raise ValueError("full_detection_every must be at least 1")
         if self.detect_max_side < 80:
             raise ValueError("detect_max_side below 80 px cannot hold a detectable face")

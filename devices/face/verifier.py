@@ -12,6 +12,12 @@ comparable size (``other_face_ratio``) in ``required_matches`` frames ends the
 attempt as ``multiple_faces``: whose face would be verified is ambiguous, and
 the other person may be helping or impersonating.
 
+After a whole-frame search found the citizen alone, frames are searched only
+around that face (``FaceAnalyser.detect_near``); the whole frame again at least
+every ``full_detection_every`` frames, whenever that search is not plainly the
+same face alone, after a crowded frame, and on the frame that would decide
+(README.md, "Tracking").
+
 The frames stay in this call's locals and are dropped when it returns; only
 the numbers in ``VerificationResult`` leave it.
 """
@@ -26,7 +32,14 @@ from collections.abc import Iterable
 import cv2
 
 from devices.errors import CardDataInvalid
-from devices.face.analysis import Box, FaceAnalyser, FaceObservation, box_area, face_distance
+from devices.face.analysis import (
+    Box,
+    FaceAnalyser,
+    FaceObservation,
+    box_area,
+    face_distance,
+    iou,
+)
 from devices.face.liveness import EyeSample, blinked
 from devices.face.protocols import Frame
 from devices.face.reference import FaceReference
@@ -39,16 +52,9 @@ CARD_PHOTO_MAX_SIDE = 640
 """Card photos are small (a resident card's is 102 x 126); big scans are shrunk for speed."""
 SAME_FACE_MIN_IOU = 0.3
 """Consecutive boxes of one person overlap far more than this, even while moving."""
-
-
-def _iou(a: Box, b: Box) -> float:
-    top, right = max(a[0], b[0]), min(a[1], b[1])
-    bottom, left = min(a[2], b[2]), max(a[3], b[3])
-    inter = max(0, bottom - top) * max(0, right - left)
-    area_a = (a[2] - a[0]) * (a[1] - a[3])
-    area_b = (b[2] - b[0]) * (b[1] - b[3])
-    union = area_a + area_b - inter
-    return inter / union if union > 0 else 0.0
+TRACK_MIN_IOU = 0.5
+"""A frame looked at near the last box only counts when its one face overlaps that box
+at least this much; anything else (no face, two, a jump) is looked at whole."""
 
 
 def _others_near(boxes: list[Box], ratio: float) -> int:
@@ -133,6 +139,18 @@ class DlibFaceVerifier:
         )
         return result
 
+    def _enough(self, faces: int, alive: bool) -> bool:
+        """Does the evidence settle the attempt (a blink and enough faces)?"""
+        s = self.settings
+        return faces >= s.compared_frames and (alive or not s.liveness.enabled)
+
+    def _track(self, frame: Frame, last_box: Box) -> FaceObservation | None:
+        """The face near ``last_box``, if it is plainly the same one and alone there."""
+        boxes = self._live.detect_near(frame, last_box)
+        if len(boxes) != 1 or iou(boxes[0], last_box) < TRACK_MIN_IOU:
+            return None  # lost, joined or moved: the whole frame decides
+        return self._live.observe(frame, boxes[0])
+
     def _verify(
         self, reference: FaceReference, frames: Iterable[Frame], started: float
     ) -> VerificationResult:
@@ -144,28 +162,53 @@ class DlibFaceVerifier:
         alive = False
         crowded = 0  # frames with a second person at the kiosk
         last_box: Box | None = None
+        last_full = 0  # the frame number of the last whole-frame detection
+        tracking = False  # may the next frame be looked at near last_box only?
         for frame in frames:
             seen += 1
-            boxes = self._live.detect(frame)
-            if boxes and _others_near(boxes, s.other_face_ratio):
-                # Not evidence for anyone: whose face it would be is the question.
-                crowded += 1
-                if crowded >= s.required_matches:
-                    break
-                continue
-            face = self._live.observe(frame, boxes[0]) if boxes else None
-            if face is not None:
-                if last_box is not None and _iou(last_box, face.box) < SAME_FACE_MIN_IOU:
+            face, sample, tracked = None, None, None
+            if (
+                tracking
+                and last_box is not None
+                and seen - last_full < s.full_detection_every
+                and seen < s.max_frames
+            ):
+                face = self._track(frame, last_box)
+                if face is not None:
+                    sample = EyeSample.of(face)
+                    would_be_alive = s.liveness.enabled and blinked([*samples, sample], s.liveness)
+                    if self._enough(len(faces) + 1, would_be_alive):
+                        # The frame that would end the attempt is looked at whole.
+                        face, tracked = None, face
+            if face is None:
+                last_full = seen
+                boxes = self._live.detect(frame)
+                if boxes and _others_near(boxes, s.other_face_ratio):
+                    # Not evidence for anyone: whose face it would be is the question.
+                    crowded += 1
+                    tracking = False
+                    if crowded >= s.required_matches:
+                        break
+                    continue
+                face, sample = None, None
+                if tracked is not None and boxes and iou(boxes[0], tracked.box) >= TRACK_MIN_IOU:
+                    face = tracked  # the whole frame agrees: the same face, alone
+                elif boxes:
+                    face = self._live.observe(frame, self._live.refine(frame, boxes[0]))
+                tracking = face is not None
+                if face is not None:
+                    sample = EyeSample.of(face)
+            if face is not None and sample is not None:
+                if last_box is not None and iou(last_box, face.box) < SAME_FACE_MIN_IOU:
                     logger.info("the face moved away or changed mid-attempt; evidence reset")
                     faces.clear()
                     samples.clear()
                     alive = False
                 last_box = face.box
                 faces.append((frame, face))
-                samples.append(EyeSample.of(face))
+                samples.append(sample)
                 alive = blinked(samples, s.liveness) if s.liveness.enabled else False
-            enough = len(faces) >= s.compared_frames
-            if enough and (alive or not s.liveness.enabled):
+            if self._enough(len(faces), alive):
                 break
             if seen >= s.max_frames:
                 break
