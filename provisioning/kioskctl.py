@@ -1,4 +1,4 @@
-"""``kioskctl``: what a field technician runs on a kiosk.
+"""``kioskctl``: what a field technician runs on a kiosk (enrol, selftest, status).
 
 ``kioskctl enrol --backend URL --code CODE`` makes the kiosk's key pair here
 (it never leaves the box), sends a certificate request with the one-time
@@ -17,9 +17,17 @@ import ssl
 import sys
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
+from devices.cli import DEVICE_LABELS, format_table
+from devices.selftest import SelftestConfig
+from mqtt.agent.health import app_version
+from mqtt.device_health import DeviceHealthStore
+from mqtt.outbox import Outbox, open_kiosk_db
 from provisioning.ca import key_pem, make_csr, new_key, write_private
+from provisioning.selftest import KioskConfig, certificate_days_left
+from provisioning.selftest import run as run_selftest_all
 
 DEFAULT_CONFIG_DIR = Path(os.environ.get("KIOSK_CONFIG_DIR", "/etc/govkiosk"))
 
@@ -74,6 +82,7 @@ def enrol(
     env.write_text(
         f"KIOSK_ID={answer['kiosk_id']}\n"
         f"KIOSK_MQTT_URL={answer['broker_url']}\n"
+        f"KIOSK_BACKEND_URL={backend.rstrip('/')}\n"
         f"KIOSK_MQTT_CA_FILE={config_dir / 'ca.crt'}\n"
         f"KIOSK_MQTT_CERT_FILE={config_dir / 'kiosk.crt'}\n"
         f"KIOSK_MQTT_KEY_FILE={key_file}\n"
@@ -82,9 +91,123 @@ def enrol(
     return answer["kiosk_id"]
 
 
+LABELS = {
+    **DEVICE_LABELS,
+    "broker": "消息服务器 broker",
+    "clock": "时钟 clock",
+    "disk": "磁盘 disk",
+    "certificate": "证书 certificate",
+}
+
+
+def _kiosk_env(args: argparse.Namespace) -> dict[str, str]:
+    """The environment, with the kiosk.env that enrolment wrote laid over it."""
+    env = dict(os.environ)
+    path = args.config_dir / "kiosk.env"
+    if path.exists():
+        for line in path.read_text().splitlines():
+            if "=" in line and not line.lstrip().startswith("#"):
+                key, value = line.split("=", 1)
+                env[key.strip()] = value.strip()
+    return env
+
+
+def _print_report(env: dict[str, str], rows: list[tuple[str, str]], sim: bool) -> str:
+    from devices.printer import printer_from_config, status_report
+
+    printer = printer_from_config("sim" if sim else env.get("KIOSK_PRINTER", "usb:0416:5011"))
+    printer.print_document(
+        status_report(kiosk_id=env.get("KIOSK_ID", "—"), printed_at=datetime.now(UTC), items=rows)
+    )
+    return printer.as_text() if hasattr(printer, "as_text") else ""
+
+
+def cmd_selftest(args: argparse.Namespace) -> int:
+    env = _kiosk_env(args)
+    checks = run_selftest_all(
+        KioskConfig.from_env(env), SelftestConfig.from_env(sim=args.sim, environ=env)
+    )
+    rows = [
+        (LABELS.get(c.device, c.device), "ok" if c.ok else "fail", c.detail, f"{c.elapsed_ms:.0f}")
+        for c in checks
+    ]
+    print(format_table(rows))
+    failed = [c.device for c in checks if not c.ok]
+    print(
+        f"selftest: {len(checks) - len(failed)} of {len(checks)} ok"
+        + (f"; failed: {', '.join(failed)}" if failed else "")
+    )
+    if args.print:
+        text = _print_report(
+            env,
+            [(LABELS.get(c.device, c.device), "正常" if c.ok else "故障") for c in checks],
+            args.sim,
+        )
+        if text:
+            print(text)
+    return 1 if failed else 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    env = _kiosk_env(args)
+    config = KioskConfig.from_env(env)
+    rows: list[tuple[str, str]] = [
+        ("终端编号 kiosk id", config.kiosk_id or "未登记 not enrolled"),
+        ("消息服务器 broker", config.mqtt_url or "—"),
+        ("后台 backend", config.backend_url or "—"),
+        ("版本 version", app_version()),
+    ]
+    try:
+        subject, days = certificate_days_left(config)
+        rows.append(("证书 certificate", f"{subject}, {days} days left"))
+    except (RuntimeError, OSError, ValueError) as err:
+        rows.append(("证书 certificate", str(err)))
+    db_path = config.data_dir / "kiosk.db"
+    if db_path.exists():
+        db = open_kiosk_db(db_path)
+        stats = Outbox(db).stats()
+        age = "—" if stats.oldest_age_s is None else f"{stats.oldest_age_s:.0f} s"
+        rows.append(("待发事件 outbox", f"{stats.depth} (oldest {age})"))
+        for name, health in DeviceHealthStore(db).all().items():
+            rows.append((f"设备 {name}", f"{health.state} {health.detail or ''}".strip()))
+        db.close()
+    else:
+        rows.append(("待发事件 outbox", f"no kiosk database at {db_path}"))
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        print(f"{label:<{width}}  {value}")
+    if args.print:
+        text = _print_report(env, rows, args.sim)
+        if text:
+            print(text)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kioskctl", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    for name, func, text in (
+        (
+            "selftest",
+            cmd_selftest,
+            "test devices, broker, clock, disk and certificate; exit 1 if any fails",
+        ),
+        ("status", cmd_status, "what this kiosk is, how it is configured and how it is doing"),
+    ):
+        command = sub.add_parser(name, help=text)
+        command.add_argument(
+            "--config-dir",
+            type=Path,
+            default=DEFAULT_CONFIG_DIR,
+            help=f"default {DEFAULT_CONFIG_DIR}",
+        )
+        command.add_argument(
+            "--sim", action="store_true", help="simulated devices (training, a laptop)"
+        )
+        command.add_argument(
+            "--print", action="store_true", help="also print the report on the receipt printer"
+        )
+        command.set_defaults(func=func)
     cmd = sub.add_parser("enrol", help="enrol this kiosk with a one-time code from ops")
     cmd.add_argument(
         "--backend", required=True, help="the fleet backend, e.g. https://fleet.example:8443"
@@ -94,7 +217,10 @@ def main(argv: list[str] | None = None) -> int:
         "--config-dir", type=Path, default=DEFAULT_CONFIG_DIR, help=f"default {DEFAULT_CONFIG_DIR}"
     )
     cmd.add_argument("--backend-ca", type=Path, help="CA file to trust for the backend's HTTPS")
+    cmd.set_defaults(func=None)
     args = parser.parse_args(argv)
+    if args.func is not None:
+        return args.func(args)
     try:
         kiosk_id = enrol(args.backend, args.code, args.config_dir, cafile=args.backend_ca)
     except EnrolError as err:

@@ -81,6 +81,8 @@ def test_the_code_is_ruff_clean() -> None:
         ["fleet-backend", "admin", "create-token", "--help"],
         ["fleet-backend", "ca", "init", "--help"],
         ["kioskctl", "enrol", "--help"],
+        ["kioskctl", "selftest", "--help"],
+        ["kioskctl", "status", "--help"],
         ["mqtt-contract", "--help"],
         ["mqtt-contract", "export-schemas", "--help"],
     ],
