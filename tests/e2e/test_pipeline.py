@@ -24,6 +24,7 @@ from mqtt.contract.envelope import utc_now
 from tests.conftest import Processes, wait_for
 from tests.e2e.conftest import (
     KIOSK,
+    N,
     kiosk_outbox,
     push_and_break,
     start_agent,
@@ -116,6 +117,7 @@ def test_broker_killed_and_restarted_without_persistence(
         broker.start()
 
     push_and_break(fleet, fleet_db, restart_broker)
+    assert stored(fleet_db) == N
 
 
 @pytest.mark.slow
@@ -125,6 +127,7 @@ def test_agent_sigkilled_and_restarted(fleet: Processes, fleet_db: Engine) -> No
         fleet.agent(KIOSK)
 
     push_and_break(fleet, fleet_db, restart_agent)
+    assert stored(fleet_db) == N
 
 
 @pytest.mark.slow
@@ -134,6 +137,7 @@ def test_ingest_sigkilled_and_restarted(fleet: Processes, fleet_db: Engine) -> N
         fleet.ingest("ingest-1")
 
     push_and_break(fleet, fleet_db, restart_ingest)
+    assert stored(fleet_db) == N
 
 
 @pytest.mark.slow

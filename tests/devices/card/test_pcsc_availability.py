@@ -77,5 +77,6 @@ def test_pcscd_stopping_under_a_running_supervisor_detaches_the_reader(
 
     pcscd_daemon.stop()
 
-    reader_events.wait_for(CardEventKind.READER_DETACHED)
+    assert reader_events.wait_for(CardEventKind.READER_DETACHED) is not None
     wait_for_health(pcsc_reader, "fault")
+    assert pcsc_reader.health().state == "fault"

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
+from devices.face import sim
 from devices.face.analysis import FaceAnalyser, FaceObservation
 from devices.face.reference import FaceReference
 from devices.face.settings import FaceSettings, LivenessSettings
@@ -29,33 +30,8 @@ def load_rgb(name: str) -> np.ndarray:
 
 
 def close_eyes(frame: np.ndarray, face: FaceObservation, closure: float) -> np.ndarray:
-    """The frame with both upper eyelids lowered by ``closure`` (0 open, 1 shut).
-
-    Honest synthesis of a blink: the skin between brow and eye is stretched down
-    over the eye (what a closing lid does), using the eye landmarks dlib found in
-    the open-eyed frame; the verifier then has to see the closure through its own
-    landmark detection on the new frame.
-    """
-    out = frame.copy()
-    for key in ("left_eye", "right_eye"):
-        p = np.array(face.landmarks[key], dtype=np.float32)
-        x0, x1 = p[:, 0].min(), p[:, 0].max()
-        top, bottom = min(p[1, 1], p[2, 1]), max(p[4, 1], p[5, 1])
-        eye_w, eye_h = x1 - x0, max(bottom - top, 2.0)
-        pad_x = 0.35 * eye_w
-        lid_top = top - 0.8 * eye_h
-        edge = top + closure * (bottom - top + 0.25 * eye_h)
-        ys = np.arange(int(lid_top), int(np.ceil(edge)) + 1)
-        xs = np.arange(int(x0 - pad_x), int(x1 + pad_x) + 1)
-        gx, gy = np.meshgrid(xs.astype(np.float32), ys.astype(np.float32))
-        src_y = lid_top + (gy - lid_top) * (top - lid_top) / (edge - lid_top)
-        lid = cv2.remap(frame, gx, src_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-        # Feathered at the eye corners so that no seam shows on the cheek.
-        weight = np.clip((eye_w / 2 + pad_x - np.abs(gx - (x0 + x1) / 2)) / pad_x, 0, 1)[..., None]
-        region = out[ys[0] : ys[-1] + 1, xs[0] : xs[-1] + 1].astype(np.float32)
-        blended = weight * lid.astype(np.float32) + (1 - weight) * region
-        out[ys[0] : ys[-1] + 1, xs[0] : xs[-1] + 1] = blended.astype(np.uint8)
-    return out
+    """The frame with both upper eyelids lowered by ``closure``: the simulator's own synthesis."""
+    return sim.close_eyes(frame, face.landmarks, closure)
 
 
 def on_canvas(image: np.ndarray, face: FaceObservation) -> np.ndarray:
