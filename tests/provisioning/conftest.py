@@ -7,6 +7,7 @@ tests exercise the deployment's broker, not a look-alike.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -59,6 +60,27 @@ class TlsBroker:
     @property
     def ingest_tls(self) -> TlsFiles:
         return TlsFiles(self.ca.cert_path, self.ingest.cert_file, self.ingest.key_file)
+
+    def env(self, fleet_db_url: str, kiosk_tls: TlsFiles | None = None) -> dict[str, str]:
+        """The environment of ingest (its service certificate) and, given its files, a kiosk."""
+        ingest = self.ingest_tls
+        env = {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "FLEET_DATABASE_URL": fleet_db_url,
+            "FLEET_MQTT_URL": self.broker.url,
+            "FLEET_MQTT_CA_FILE": str(ingest.ca_file),
+            "FLEET_MQTT_CERT_FILE": str(ingest.cert_file),
+            "FLEET_MQTT_KEY_FILE": str(ingest.key_file),
+            "KIOSK_MQTT_URL": self.broker.url,
+        }
+        if kiosk_tls is not None:
+            env |= {
+                "KIOSK_MQTT_CA_FILE": str(kiosk_tls.ca_file),
+                "KIOSK_MQTT_CERT_FILE": str(kiosk_tls.cert_file),
+                "KIOSK_MQTT_KEY_FILE": str(kiosk_tls.key_file),
+            }
+        return env
 
 
 @pytest.fixture

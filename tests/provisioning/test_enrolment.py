@@ -158,21 +158,7 @@ def test_kioskctl_enrols_once_and_the_kiosk_reaches_the_broker(
     assert again.returncode == 1 and "already used" in again.stderr
 
     # The enrolled kiosk, configured only by kiosk.env, sends its events over TLS.
-    ingest_tls = tls_broker.ingest_tls
-    fleet = Processes(
-        tmp_path,
-        {
-            **os.environ,
-            **env,
-            "PYTHONUNBUFFERED": "1",
-            "KIOSK_ACK_TIMEOUT_S": "3",
-            "FLEET_DATABASE_URL": fleet_db_url,
-            "FLEET_MQTT_URL": tls_broker.broker.url,
-            "FLEET_MQTT_CA_FILE": str(ingest_tls.ca_file),
-            "FLEET_MQTT_CERT_FILE": str(ingest_tls.cert_file),
-            "FLEET_MQTT_KEY_FILE": str(ingest_tls.key_file),
-        },
-    )
+    fleet = Processes(tmp_path, {**tls_broker.env(fleet_db_url), **env, "KIOSK_ACK_TIMEOUT_S": "3"})
     try:
         outbox = kiosk_outbox(fleet, kiosk_id)
         outbox.put("device.recovered", {"device": "printer"}, id=uuid.uuid4())

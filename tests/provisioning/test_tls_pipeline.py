@@ -7,7 +7,6 @@ FLEET_MQTT_*_FILE) -> the database -> confirmation back to the outbox.
 
 from __future__ import annotations
 
-import os
 import uuid
 
 from sqlalchemy import Engine
@@ -23,23 +22,12 @@ def test_an_enrolled_kiosks_events_reach_the_database_over_tls(
     tls_broker: TlsBroker, fleet_db: Engine, fleet_db_url: str
 ) -> None:
     kiosk_tls, _ = tls_broker.enrol(KIOSK)
-    ingest_tls = tls_broker.ingest_tls
     url = tls_broker.broker.url
     assert url.startswith("mqtts://127.0.0.1:")
     fleet = Processes(
         tls_broker.workdir,
         {
-            **os.environ,
-            "PYTHONUNBUFFERED": "1",
-            "FLEET_DATABASE_URL": fleet_db_url,
-            "FLEET_MQTT_URL": url,
-            "FLEET_MQTT_CA_FILE": str(ingest_tls.ca_file),
-            "FLEET_MQTT_CERT_FILE": str(ingest_tls.cert_file),
-            "FLEET_MQTT_KEY_FILE": str(ingest_tls.key_file),
-            "KIOSK_MQTT_URL": url,
-            "KIOSK_MQTT_CA_FILE": str(kiosk_tls.ca_file),
-            "KIOSK_MQTT_CERT_FILE": str(kiosk_tls.cert_file),
-            "KIOSK_MQTT_KEY_FILE": str(kiosk_tls.key_file),
+            **tls_broker.env(fleet_db_url, kiosk_tls),
             "KIOSK_ACK_TIMEOUT_S": "3",
             "KIOSK_HEALTH_INTERVAL_S": "1",
         },
@@ -67,22 +55,10 @@ def test_an_agent_with_another_kiosks_id_cannot_smuggle_events(
 ) -> None:
     """A kiosk configured with a false KIOSK_ID publishes on topics its certificate does not own."""
     kiosk_tls, _ = tls_broker.enrol("kiosk-real")
-    ingest_tls = tls_broker.ingest_tls
-    url = tls_broker.broker.url
     fleet = Processes(
         tls_broker.workdir,
         {
-            **os.environ,
-            "PYTHONUNBUFFERED": "1",
-            "FLEET_DATABASE_URL": fleet_db_url,
-            "FLEET_MQTT_URL": url,
-            "FLEET_MQTT_CA_FILE": str(ingest_tls.ca_file),
-            "FLEET_MQTT_CERT_FILE": str(ingest_tls.cert_file),
-            "FLEET_MQTT_KEY_FILE": str(ingest_tls.key_file),
-            "KIOSK_MQTT_URL": url,
-            "KIOSK_MQTT_CA_FILE": str(kiosk_tls.ca_file),
-            "KIOSK_MQTT_CERT_FILE": str(kiosk_tls.cert_file),
-            "KIOSK_MQTT_KEY_FILE": str(kiosk_tls.key_file),
+            **tls_broker.env(fleet_db_url, kiosk_tls),
         },
     )
     try:
