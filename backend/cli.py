@@ -156,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True)
     upgrade = db_sub.add_parser("upgrade", help="migrate the database to the latest schema")
     upgrade.add_argument(
-        "revision", nargs="?", default="head", help="target revision (default head)"
+        "revision", nargs="?", default="heads", help="target revision (default heads: all of them)"
     )
     upgrade.set_defaults(func=cmd_db_upgrade)
     current = db_sub.add_parser("current", help="print the database's schema revision")

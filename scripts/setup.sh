@@ -13,7 +13,14 @@ APT_PACKAGES=(
     vsmartcard-vpcd        # virtual reader driver: tests and the card simulator
     swig libpcsclite-dev   # to build pyscard
     postgresql             # the backend's database at scale; tests run the SQL on it too
+    xvfb xauth             # a virtual screen for the Kivy kiosk app's tests and benchmark
+    libgl1 libegl1 libmtdev1  # what Kivy's SDL2 window needs from the system
+    fonts-wqy-microhei fonts-noto-cjk  # Chinese glyphs: Kivy's default font has none
+    chromium               # headless browser tests of the ops console and the mini-app
 )
+# npm installs the web assets (ECharts, Vue, Vant) from the registry; Debian's
+# nodejs and npm only when the machine has no npm of its own.
+command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -55,6 +62,13 @@ if [ "$(cat .venv/.installed 2>/dev/null || true)" != "$stamp" ]; then
     .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -r requirements-nodeps.lock
     .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
     echo "$stamp" > .venv/.installed
+fi
+# Front-end assets the backend serves itself: the network is closed at run time.
+web_stamp=$(sha256sum backend/web/package-lock.json | cut -d' ' -f1)
+if [ "$(cat backend/web/node_modules/.installed 2>/dev/null || true)" != "$web_stamp" ]; then
+    echo "setup: installing the locked web assets into backend/web/node_modules"
+    npm ci --prefix backend/web --no-audit --no-fund --loglevel=error
+    echo "$web_stamp" > backend/web/node_modules/.installed
 fi
 mkdir -p var
 echo "setup: ready (.venv, mosquitto $(mosquitto -h 2>/dev/null | head -1 | awk '{print $3}'))"

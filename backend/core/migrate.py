@@ -21,21 +21,26 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
+def upgrade(database_url: str, revision: str = "heads") -> None:
+    """Upgrade to ``revision``; "heads" takes every branch (features add theirs in parallel)."""
     command.upgrade(alembic_config(database_url), revision)
 
 
 def current_revision(database_url: str) -> str | None:
+    """The database's revision, or its revisions joined with "+" while branches are unmerged."""
     engine = make_engine(database_url)
     try:
         with engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
+            heads = MigrationContext.configure(connection).get_current_heads()
     finally:
         engine.dispose()
+    return "+".join(sorted(heads)) or None
 
 
 def head_revision(database_url: str) -> str | None:
-    return ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
+    """The code's newest revision, in the same form as :func:`current_revision`."""
+    heads = ScriptDirectory.from_config(alembic_config(database_url)).get_heads()
+    return "+".join(sorted(heads)) or None
 
 
 def is_current(database_url: str) -> bool:
