@@ -132,6 +132,15 @@ def any_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
+def kiosk_ca(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder for the fleet CA, with its passphrase in the environment (tests/kiosk_identity.py)."""
+    from tests.kiosk_identity import CA_PASSPHRASE
+
+    monkeypatch.setenv("FLEET_CA_PASSPHRASE", CA_PASSPHRASE)
+    return tmp_path / "ca"
+
+
+@pytest.fixture
 def fleet_db_url(tmp_path: Path) -> str:
     """A migrated SQLite database (the default); see ``any_db_url`` for both kinds."""
     url = f"sqlite:///{tmp_path / 'fleet.db'}"

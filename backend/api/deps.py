@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Annotated
 
+from cryptography import x509
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from backend.models import ApiToken
+from backend.services import kiosk_auth
 from backend.services import tokens as tokens_service
+from provisioning.ca import CERT_FILE
+from provisioning.request_signing import SignatureRefused
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -49,3 +54,52 @@ def require_role(*roles: str):
         return token
 
     return check
+
+
+NONCE_PRUNE_EVERY_S = 60.0
+
+
+def _fleet_ca_certificate(request: Request) -> x509.Certificate:
+    """The fleet CA's certificate (public), read once per process."""
+    state = request.app.state
+    if getattr(state, "ca_certificate", None) is None:
+        path = state.settings.ca_dir / CERT_FILE
+        try:
+            state.ca_certificate = x509.load_pem_x509_certificate(path.read_bytes())
+        except (OSError, ValueError) as err:
+            raise HTTPException(503, detail=f"the fleet CA is not available: {err}") from err
+    return state.ca_certificate
+
+
+async def authenticated_kiosk(request: Request, session: SessionDep) -> str:
+    """A dependency: the id of the enrolled kiosk that signed this request with its key.
+
+    See provisioning/request_signing.py for the scheme; 401 names what was wrong.
+    """
+    ca_certificate = _fleet_ca_certificate(request)
+    target = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
+    if request.scope.get("query_string"):
+        target += "?" + request.scope["query_string"].decode("latin-1")
+    try:
+        kiosk_id = kiosk_auth.authenticate(
+            session,
+            ca_certificate,
+            request.headers,
+            method=request.method,
+            target=target,
+            body=await request.body(),
+        )
+    except SignatureRefused as err:
+        raise HTTPException(
+            401,
+            detail={"reason": err.code, "message": str(err)},
+            headers={"WWW-Authenticate": "KioskSignature"},
+        ) from err
+    state = request.app.state
+    if time.monotonic() - getattr(state, "nonces_pruned_at", 0.0) > NONCE_PRUNE_EVERY_S:
+        state.nonces_pruned_at = time.monotonic()
+        kiosk_auth.prune_nonces(session)
+    return kiosk_id
+
+
+KioskDep = Annotated[str, Depends(authenticated_kiosk)]

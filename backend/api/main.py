@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from backend.api.routes import enrol, health, ops_dead_letters, ops_events, ops_kiosks
+from backend.api.routes import kiosk_identity
 from backend.core.config import Settings, get_settings
 from backend.core.db import make_engine, make_sessionmaker
 from backend.ops import pages
@@ -51,5 +52,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops_events.router)
     app.include_router(ops_dead_letters.router)
     app.include_router(enrol.router)
+    app.include_router(kiosk_identity.router)
     app.include_router(pages.router)
     return app

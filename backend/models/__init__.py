@@ -8,6 +8,7 @@ from backend.models.enrolment import Enrolment, EnrolmentCode
 from backend.models.event import Event
 from backend.models.health import HealthSnapshot
 from backend.models.kiosk import Kiosk
+from backend.models.kiosk_request import KioskRequestNonce
 
 __all__ = [
     "ApiToken",
@@ -19,4 +20,5 @@ __all__ = [
     "Event",
     "HealthSnapshot",
     "Kiosk",
+    "KioskRequestNonce",
 ]
