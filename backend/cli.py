@@ -11,6 +11,7 @@ import logging
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
@@ -69,8 +70,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
             LoopWatchdog(loop_answers).start()
             ready(f"serving on {args.host}:{args.port}")
 
+    if bool(args.tls_cert) != bool(args.tls_key):
+        print("fleet-backend: --tls-cert and --tls-key go together", file=sys.stderr)
+        return 2
     config = uvicorn.Config(
-        create_app(settings), host=args.host, port=args.port, log_level=args.log_level.lower()
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level.lower(),
+        ssl_certfile=args.tls_cert,
+        ssl_keyfile=args.tls_key,
     )
     NotifyingServer(config).run()
     return 0
@@ -134,6 +143,24 @@ def cmd_ca_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ca_issue_server(args: argparse.Namespace) -> int:
+    from provisioning.ca import BACKEND_CN, CAError, FleetCA, ca_passphrase, write_private
+
+    settings = _settings()
+    try:
+        ca = FleetCA.load(settings.ca_dir, ca_passphrase())
+        signed = ca.issue_server(args.host, common_name=BACKEND_CN)
+    except CAError as err:
+        print(f"fleet-backend: {err}", file=sys.stderr)
+        return 1
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "backend.crt").write_bytes(signed.cert_pem + ca.cert_pem)
+    assert signed.key_pem is not None  # issue_server makes the key pair itself
+    write_private(args.out / "backend.key", signed.key_pem)
+    print(f"backend HTTPS certificate for {', '.join(args.host)} in {args.out}/backend.crt")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fleet-backend", description=__doc__)
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
@@ -144,6 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
     )
     serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    serve.add_argument(
+        "--tls-cert", help="serve HTTPS with this certificate (see `fleet-backend ca issue-server`)"
+    )
+    serve.add_argument("--tls-key", help="the private key of --tls-cert")
     serve.set_defaults(func=cmd_serve)
 
     ingest = sub.add_parser("ingest", help="consume kiosk messages from MQTT into the database")
@@ -173,6 +204,16 @@ def build_parser() -> argparse.ArgumentParser:
     ca_sub = ca.add_subparsers(dest="ca_command", required=True)
     init = ca_sub.add_parser("init", help="create the fleet CA (never overwrites one)")
     init.set_defaults(func=cmd_ca_init)
+    server = ca_sub.add_parser(
+        "issue-server", help="issue the backend's HTTPS certificate from the fleet CA"
+    )
+    server.add_argument(
+        "--host", action="append", required=True, help="a DNS name or IP address (repeatable)"
+    )
+    server.add_argument(
+        "--out", type=Path, required=True, help="folder for backend.crt and backend.key (0600)"
+    )
+    server.set_defaults(func=cmd_ca_issue_server)
     return parser
 
 

@@ -72,6 +72,7 @@ MIN_PASSPHRASE_LEN = 16
 SERVICE_CN_PATTERN = re.compile(r"fleet\.[a-z0-9][a-z0-9.-]{1,60}")
 INGEST_CN = "fleet.ingest"
 BROKER_CN = "fleet.broker"
+BACKEND_CN = "fleet.backend"
 
 Kind = Literal["device", "client", "server"]
 
@@ -359,9 +360,12 @@ class FleetCA:
         )
 
     def issue_server(
-        self, hosts: Iterable[str] = ("127.0.0.1", "localhost"), days: int = SERVICE_DAYS
+        self,
+        hosts: Iterable[str] = ("127.0.0.1", "localhost"),
+        days: int = SERVICE_DAYS,
+        common_name: str = BROKER_CN,
     ) -> SignedCert:
-        """A key pair and server certificate for the broker; each host is a DNS or IP SAN."""
+        """A key pair and server certificate (the broker's, the backend's HTTPS); hosts are SANs."""
         names: list[x509.GeneralName] = []
         for host in dict.fromkeys(hosts):
             try:
@@ -371,9 +375,9 @@ class FleetCA:
                     raise BadRequest(f"{host!r} is not a host name or IP address") from None
                 names.append(x509.DNSName(host))
         if not names:
-            raise BadRequest("the broker certificate needs at least one host")
+            raise BadRequest("a server certificate needs at least one host")
         key = new_key()
-        cert = self._issue(key.public_key(), BROKER_CN, "server", days, san=names)
+        cert = self._issue(key.public_key(), common_name, "server", days, san=names)
         return SignedCert(
             cert.serial_number, cert.public_bytes(serialization.Encoding.PEM), key_pem(key)
         )

@@ -78,11 +78,16 @@ def enrol(
     write_private(key_file, key_pem(key))
     (config_dir / "kiosk.crt").write_text(answer["certificate_pem"])
     (config_dir / "ca.crt").write_text(answer["ca_certificate_pem"])
+    backend_ca = ""
+    if cafile:  # the kiosk's later HTTPS calls trust what enrolment trusted
+        (config_dir / "backend-ca.crt").write_bytes(Path(cafile).read_bytes())
+        backend_ca = f"KIOSK_BACKEND_CA_FILE={config_dir / 'backend-ca.crt'}\n"
     env = config_dir / "kiosk.env"
     env.write_text(
         f"KIOSK_ID={answer['kiosk_id']}\n"
         f"KIOSK_MQTT_URL={answer['broker_url']}\n"
         f"KIOSK_BACKEND_URL={backend.rstrip('/')}\n"
+        f"{backend_ca}"
         f"KIOSK_MQTT_CA_FILE={config_dir / 'ca.crt'}\n"
         f"KIOSK_MQTT_CERT_FILE={config_dir / 'kiosk.crt'}\n"
         f"KIOSK_MQTT_KEY_FILE={key_file}\n"
@@ -94,6 +99,7 @@ def enrol(
 LABELS = {
     **DEVICE_LABELS,
     "broker": "消息服务器 broker",
+    "backend": "后台服务 backend",
     "clock": "时钟 clock",
     "disk": "磁盘 disk",
     "certificate": "证书 certificate",

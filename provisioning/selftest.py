@@ -12,19 +12,20 @@ from __future__ import annotations
 
 import email.utils
 import shutil
+import ssl
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 from cryptography import x509
 
 from devices.selftest import Check, SelftestConfig, run_selftest
 from mqtt.client import BrokerUrl, TlsFiles, new_client
+from provisioning.request_signing import KioskAuth, KioskSigner
 
 MAX_CLOCK_SKEW_S = 30.0
 MIN_FREE_BYTES = 1 << 30
@@ -41,6 +42,7 @@ class KioskConfig:
     backend_url: str | None
     data_dir: Path
     tls: TlsFiles
+    backend_ca: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> KioskConfig:
@@ -57,6 +59,7 @@ class KioskConfig:
                 path("KIOSK_MQTT_CERT_FILE"),
                 path("KIOSK_MQTT_KEY_FILE"),
             ),
+            backend_ca=path("KIOSK_BACKEND_CA_FILE"),
         )
 
 
@@ -100,17 +103,47 @@ def check_broker(config: KioskConfig, timeout: float = 5.0) -> str:
     return f"{url} accepted {'the kiosk certificate' if url.tls else 'the connection'}"
 
 
+def _trust(config: KioskConfig) -> ssl.SSLContext | bool:
+    """What the kiosk's HTTPS calls trust: the CA given at enrolment, else the system's."""
+    return ssl.create_default_context(cafile=str(config.backend_ca)) if config.backend_ca else True
+
+
+def check_backend(config: KioskConfig, timeout: float = 5.0) -> str:
+    """The backend answers over HTTPS and takes the kiosk's signature for who it says it is."""
+    if not config.backend_url or not config.tls.cert_file or not config.tls.key_file:
+        raise RuntimeError("KIOSK_BACKEND_URL or the kiosk's certificate is not set: enrolled?")
+    signer = KioskSigner.from_files(config.tls.key_file, config.tls.cert_file)
+    verify = _trust(config)
+    try:
+        with httpx.Client(
+            base_url=config.backend_url, auth=KioskAuth(signer), verify=verify, timeout=timeout
+        ) as client:
+            response = client.get("/api/v1/kiosk/me")
+    except httpx.HTTPError as err:
+        raise RuntimeError(f"cannot reach {config.backend_url}: {err}") from err
+    if response.status_code == 401:
+        detail = response.json().get("detail", {})
+        reason = detail.get("message", detail) if isinstance(detail, dict) else detail
+        raise RuntimeError(f"the backend refused this kiosk: {reason}")
+    if response.status_code != 200:
+        raise RuntimeError(f"{config.backend_url} answered HTTP {response.status_code}")
+    me = response.json()
+    if config.kiosk_id and me["kiosk_id"] != config.kiosk_id:
+        raise RuntimeError(f"the backend knows this key as {me['kiosk_id']}, not {config.kiosk_id}")
+    return f"{me['kiosk_id']} · {me['site']} ({me['region_code']})"
+
+
 def check_clock(config: KioskConfig, timeout: float = 5.0) -> str:
     if not config.backend_url:
         raise RuntimeError("KIOSK_BACKEND_URL is not set: cannot compare the clock")
-    url = config.backend_url.rstrip("/") + "/healthz"
+    verify = _trust(config)
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            date = response.headers.get("Date")
-    except urllib.error.HTTPError as err:
-        date = err.headers.get("Date")
-    except (urllib.error.URLError, OSError) as err:
+        response = httpx.get(
+            config.backend_url.rstrip("/") + "/healthz", verify=verify, timeout=timeout
+        )
+    except httpx.HTTPError as err:
         raise RuntimeError(f"cannot reach the backend at {config.backend_url}: {err}") from None
+    date = response.headers.get("Date")
     if not date:
         raise RuntimeError("the backend sent no Date header")
     skew = (datetime.now(UTC) - email.utils.parsedate_to_datetime(date)).total_seconds()
@@ -149,6 +182,7 @@ def run(config: KioskConfig, devices: SelftestConfig) -> list[Check]:
     return [
         *run_selftest(devices),
         _timed("broker", lambda: check_broker(config)),
+        _timed("backend", lambda: check_backend(config)),
         _timed("clock", lambda: check_clock(config)),
         _timed("disk", lambda: check_disk(config)),
         _timed("certificate", lambda: check_certificate(config)),

@@ -145,3 +145,77 @@ def probe(port: int, tls: TlsFiles | None, client_id: str, wait: float = 3.0) ->
 
 def _closed(client: paho.Client) -> bool:
     return client.socket() is None
+
+
+@dataclass
+class HttpsBackend:
+    """A real ``fleet-backend serve`` over HTTPS, its certificate issued by the fleet CA."""
+
+    url: str
+    ca: FleetCA
+    database_url: str
+    env: dict[str, str]
+
+    def enrol(self, config_dir: Path, region_code: str = "110102") -> str:
+        """``kioskctl enrol`` against this backend, trusting the fleet CA; returns the kiosk id."""
+        from provisioning.kioskctl import enrol
+        from tests.kiosk_identity import new_enrolment_code
+
+        code = new_enrolment_code(
+            self.database_url, region_code=region_code, site="西城区政务服务中心"
+        )
+        return enrol(self.url, code, config_dir, cafile=self.ca.cert_path)
+
+
+@pytest.fixture
+def https_backend(tmp_path: Path, fleet_ca: FleetCA, fleet_db_url: str) -> Iterator[HttpsBackend]:
+    import ssl
+    import subprocess
+    import sys
+
+    import httpx
+
+    from tests.conftest import wait_for
+
+    bin_dir = Path(sys.executable).parent
+    env = {
+        **os.environ,
+        "FLEET_DATABASE_URL": fleet_db_url,
+        "FLEET_CA_DIR": str(fleet_ca.directory),
+        "FLEET_CA_PASSPHRASE": PASSPHRASE,
+    }
+    subprocess.run([bin_dir / "fleet-backend", "db", "upgrade"], env=env, check=True)
+    tls = tmp_path / "backend-tls"
+    subprocess.run(
+        [bin_dir / "fleet-backend", "ca", "issue-server", "--host", "127.0.0.1", "--out", str(tls)],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    port = free_port()
+    log = open(tmp_path / "backend.log", "ab")  # noqa: SIM115 - owned by the child
+    proc = subprocess.Popen(
+        [
+            *(bin_dir / "fleet-backend", "serve", "--port", str(port)),
+            *("--tls-cert", str(tls / "backend.crt"), "--tls-key", str(tls / "backend.key")),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    log.close()
+    url = f"https://127.0.0.1:{port}"
+
+    def up() -> bool:
+        try:
+            context = ssl.create_default_context(cafile=str(fleet_ca.cert_path))
+            return httpx.get(url + "/healthz", verify=context).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        assert wait_for(up, 30), (tmp_path / "backend.log").read_text()
+        yield HttpsBackend(url, fleet_ca, fleet_db_url, env)
+    finally:
+        proc.terminate()
+        proc.wait(10)

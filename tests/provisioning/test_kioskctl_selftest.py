@@ -10,10 +10,14 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session
 
+from backend.core.db import make_engine
+from backend.services import enrolment as enrolment_service
 from mqtt.broker import LocalBroker
 from mqtt.outbox import Outbox
 from provisioning.ca import FleetCA, key_pem, make_csr, new_key
+from tests.provisioning.conftest import HttpsBackend
 
 KIOSKCTL = Path(sys.executable).parent / "kioskctl"
 KIOSK = "k110102-0007"
@@ -53,25 +57,45 @@ def enrolled_config(
     return config
 
 
+def failed(result: subprocess.CompletedProcess[str]) -> list[str]:
+    """The checks the report's last line names as failed."""
+    last = result.stdout.strip().splitlines()[-1]
+    return last.split("failed: ", 1)[1].split(", ") if "failed: " in last else []
+
+
 def kioskctl(*argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([KIOSKCTL, *argv], capture_output=True, text=True, timeout=120)
 
 
 def test_selftest_passes_then_names_what_failed(
-    tmp_path: Path, fleet_ca: FleetCA, broker: LocalBroker, backend_url: str
+    tmp_path: Path, broker: LocalBroker, https_backend: HttpsBackend
 ) -> None:
-    config = enrolled_config(tmp_path, fleet_ca, broker.url, backend_url)
+    config = tmp_path / "etc"
+    kiosk_id = https_backend.enrol(config)
+    with (config / "kiosk.env").open("a") as env:  # this test's plain broker, its own data
+        env.write(f"KIOSK_MQTT_URL={broker.url}\nKIOSK_DATA_DIR={tmp_path / 'data'}\n")
     ok = kioskctl("selftest", "--sim", "--print", "--config-dir", str(config))
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    for label in ("broker", "clock", "disk", "certificate", "printer"):
+    for label in ("broker", "backend", "clock", "disk", "certificate", "printer"):
         assert label in ok.stdout
-    assert "8 of 8 ok" in ok.stdout
-    assert "设备状态报告" in ok.stdout and KIOSK in ok.stdout  # the printed report
+    assert "9 of 9 ok" in ok.stdout
+    assert "西城区政务服务中心" in ok.stdout  # the backend took the kiosk's signature
+    assert "设备状态报告" in ok.stdout and kiosk_id in ok.stdout  # the printed report
+
+    engine = make_engine(https_backend.database_url)
+    with Session(engine) as session:
+        enrolment_service.retire(session, https_backend.ca, kiosk_id)
+        session.commit()
+    engine.dispose()
+    retired = kioskctl("selftest", "--sim", "--config-dir", str(config))
+    assert retired.returncode == 1
+    assert failed(retired) == ["backend"] and "retired" in retired.stdout
 
     broker.stop()
     down = kioskctl("selftest", "--sim", "--config-dir", str(config))
     assert down.returncode == 1
-    assert "failed: broker" in down.stdout and "cannot reach" in down.stdout
+    assert "broker" in failed(down)
+    assert "cannot reach" in down.stdout
 
 
 def test_a_certificate_about_to_expire_fails_the_selftest(
@@ -80,7 +104,7 @@ def test_a_certificate_about_to_expire_fails_the_selftest(
     config = enrolled_config(tmp_path, fleet_ca, broker.url, backend_url, days=10)
     result = kioskctl("selftest", "--sim", "--config-dir", str(config))
     assert result.returncode == 1
-    assert "failed: certificate" in result.stdout and "re-enrol" in result.stdout
+    assert "certificate" in failed(result) and "re-enrol" in result.stdout
 
 
 def test_status_reports_identity_certificate_and_backlog(
