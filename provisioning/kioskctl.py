@@ -78,22 +78,34 @@ def enrol(
     write_private(key_file, key_pem(key))
     (config_dir / "kiosk.crt").write_text(answer["certificate_pem"])
     (config_dir / "ca.crt").write_text(answer["ca_certificate_pem"])
-    backend_ca = ""
+    enrolled = {
+        "KIOSK_ID": answer["kiosk_id"],
+        "KIOSK_MQTT_URL": answer["broker_url"],
+        "KIOSK_BACKEND_URL": backend.rstrip("/"),
+        "KIOSK_MQTT_CA_FILE": str(config_dir / "ca.crt"),
+        "KIOSK_MQTT_CERT_FILE": str(config_dir / "kiosk.crt"),
+        "KIOSK_MQTT_KEY_FILE": str(key_file),
+    }
     if cafile:  # the kiosk's later HTTPS calls trust what enrolment trusted
         (config_dir / "backend-ca.crt").write_bytes(Path(cafile).read_bytes())
-        backend_ca = f"KIOSK_BACKEND_CA_FILE={config_dir / 'backend-ca.crt'}\n"
-    env = config_dir / "kiosk.env"
-    env.write_text(
-        f"KIOSK_ID={answer['kiosk_id']}\n"
-        f"KIOSK_MQTT_URL={answer['broker_url']}\n"
-        f"KIOSK_BACKEND_URL={backend.rstrip('/')}\n"
-        f"{backend_ca}"
-        f"KIOSK_MQTT_CA_FILE={config_dir / 'ca.crt'}\n"
-        f"KIOSK_MQTT_CERT_FILE={config_dir / 'kiosk.crt'}\n"
-        f"KIOSK_MQTT_KEY_FILE={key_file}\n"
-    )
-    env.chmod(0o640)
+        enrolled["KIOSK_BACKEND_CA_FILE"] = str(config_dir / "backend-ca.crt")
+    update_env_file(config_dir / "kiosk.env", enrolled)
     return answer["kiosk_id"]
+
+
+def update_env_file(path: Path, values: dict[str, str]) -> None:
+    """Set ``values`` in an env file, keeping every other line (the installer's, the site's)."""
+    lines = path.read_text().splitlines() if path.exists() else []
+    kept = [
+        line
+        for line in lines
+        if line.split("=", 1)[0].strip() not in values or line.lstrip().startswith("#")
+    ]
+    if kept and not any(line.startswith("# Written by kioskctl enrol") for line in kept):
+        kept.append("# Written by kioskctl enrol:")
+    kept += [f"{key}={value}" for key, value in values.items()]
+    path.write_text("\n".join(kept) + "\n")
+    path.chmod(0o640)
 
 
 LABELS = {
