@@ -25,7 +25,9 @@ from devices.selftest import SelftestConfig
 from mqtt.agent.health import app_version
 from mqtt.device_health import DeviceHealthStore
 from mqtt.outbox import Outbox, open_kiosk_db
+from provisioning import enrolment_qr
 from provisioning.ca import key_pem, make_csr, new_key, write_private
+from provisioning.enrolment_qr import EnrolmentQr
 from provisioning.selftest import KioskConfig, certificate_days_left
 from provisioning.selftest import run as run_selftest_all
 
@@ -106,6 +108,48 @@ def update_env_file(path: Path, values: dict[str, str]) -> None:
     kept += [f"{key}={value}" for key, value in values.items()]
     path.write_text("\n".join(kept) + "\n")
     path.chmod(0o640)
+
+
+def scan_enrolment_qr(camera: str, timeout_s: float | None = None) -> EnrolmentQr:
+    """Hold the code's QR in front of the kiosk's camera; returns what it says."""
+    from devices.errors import DeviceError
+    from devices.face.factory import open_frame_source
+    from devices.face.settings import CameraSettings
+    from devices.qr import scan
+
+    if timeout_s is None:
+        timeout_s = float(os.environ.get("KIOSKCTL_SCAN_TIMEOUT_S", "120"))
+    try:
+        source = open_frame_source(CameraSettings.from_config(camera))
+    except (DeviceError, ValueError) as err:
+        raise EnrolError(f"cannot open the camera {camera!r}: {err}") from None
+    try:
+        text = scan(source, accept=lambda t: enrolment_qr.parse(t) is not None, timeout_s=timeout_s)
+    except TimeoutError as err:
+        raise EnrolError(f"扫码超时 / no enrolment QR code seen: {err}") from None
+    except DeviceError as err:
+        raise EnrolError(f"the camera failed while scanning: {err}") from None
+    finally:
+        source.close()
+    found = enrolment_qr.parse(text)
+    assert found is not None  # scan() accepted it
+    return found
+
+
+def _enrolment_target(args: argparse.Namespace) -> tuple[str, str]:
+    """(backend, code) from the options, or from the scanned QR code."""
+    if not args.scan:
+        if not args.backend:
+            raise EnrolError("--backend is required with --code")
+        return args.backend, args.code
+    camera = args.camera or _kiosk_env(args).get("KIOSK_CAMERA", "0")
+    print("请将注册码二维码对准摄像头 / hold the code's QR code in front of the camera ...")
+    found = scan_enrolment_qr(camera)
+    backend = args.backend or found.backend
+    if not backend:
+        raise EnrolError("the QR code names no backend: give --backend")
+    print(f"扫码成功 / scanned: code {found.code[:4]}-…, backend {backend}")
+    return backend, found.code
 
 
 LABELS = {
@@ -228,9 +272,19 @@ def main(argv: list[str] | None = None) -> int:
         command.set_defaults(func=func)
     cmd = sub.add_parser("enrol", help="enrol this kiosk with a one-time code from ops")
     cmd.add_argument(
-        "--backend", required=True, help="the fleet backend, e.g. https://fleet.example:8443"
+        "--backend", help="the fleet backend, e.g. https://fleet.example:8443 (or from --scan)"
     )
-    cmd.add_argument("--code", required=True, help="the one-time enrolment code (dashes optional)")
+    source = cmd.add_mutually_exclusive_group(required=True)
+    source.add_argument("--code", help="the one-time enrolment code (dashes optional)")
+    source.add_argument(
+        "--scan",
+        action="store_true",
+        help="read the code's QR (from the ops page or sheet) with the kiosk's camera",
+    )
+    cmd.add_argument(
+        "--camera",
+        help="camera for --scan: KIOSK_CAMERA syntax (default: KIOSK_CAMERA, else 0)",
+    )
     cmd.add_argument(
         "--config-dir", type=Path, default=DEFAULT_CONFIG_DIR, help=f"default {DEFAULT_CONFIG_DIR}"
     )
@@ -240,7 +294,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.func is not None:
         return args.func(args)
     try:
-        kiosk_id = enrol(args.backend, args.code, args.config_dir, cafile=args.backend_ca)
+        backend, code = _enrolment_target(args)
+        kiosk_id = enrol(backend, code, args.config_dir, cafile=args.backend_ca)
     except EnrolError as err:
         print(f"kioskctl: enrolment failed: {err}", file=sys.stderr)
         return 1
