@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 N ?= 50000
 
-.PHONY: setup demo test test-fast lint schemas bench-ingest bench-devices lock clean
+.PHONY: setup demo test test-fast lint schemas bench-ingest bench-devices bench-kiosk bench-fleet lock clean
 
 setup:
 	@bash scripts/setup.sh
@@ -32,6 +32,14 @@ bench-ingest: setup
 
 bench-devices: setup
 	@$(PY) scripts/bench_devices.py
+
+# Time to first byte of the ops centre's fleet page with 10,000 kiosks (fleet-backend serve).
+bench-fleet: setup
+	@$(PY) scripts/bench_fleet_page.py
+
+# Kiosk app under Xvfb with the simulators: cold start to the attract screen, card to home.
+bench-kiosk: setup
+	@$(PY) scripts/bench_kiosk.py
 
 # Re-pin requirements.lock from pyproject.toml's ranges (needs the registry).
 lock:

@@ -73,6 +73,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if bool(args.tls_cert) != bool(args.tls_key):
         print("fleet-backend: --tls-cert and --tls-key go together", file=sys.stderr)
         return 2
+    from backend.alerts.worker import AlertWorker  # the ops centre's rules (backend/alerts)
+    from backend.core.db import make_engine, make_sessionmaker
+
+    alert_worker = AlertWorker(make_sessionmaker(make_engine(settings.database_url)), settings)
     config = uvicorn.Config(
         create_app(settings),
         host=args.host,
@@ -81,7 +85,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         ssl_certfile=args.tls_cert,
         ssl_keyfile=args.tls_key,
     )
-    NotifyingServer(config).run()
+    alert_worker.start()
+    try:
+        NotifyingServer(config).run()
+    finally:
+        alert_worker.stop()
     return 0
 
 
@@ -124,10 +132,83 @@ def cmd_create_token(args: argparse.Namespace) -> int:
 
     settings = _settings()
     _require_current_schema(settings)
+    from backend.services import audit, auth
+
+    if args.role == "technician" and not args.region:
+        print(
+            "fleet-backend: warning: a technician token without --region sees no kiosk",
+            file=sys.stderr,
+        )
+    if args.role != "technician" and args.region:
+        print("fleet-backend: only technician tokens are limited to regions", file=sys.stderr)
+        return 2
     with make_sessionmaker(make_engine(settings.database_url)).begin() as session:
         token = tokens.create_token(session, role=args.role, name=args.name)
+        session.flush()
+        auth.set_token_regions(session, token, args.region or [])
+        audit.record(
+            session,
+            actor="cli:admin",
+            action="token.create",
+            target=f"token:{args.name}",
+            detail={"role": args.role, "regions": args.region or []},
+        )
     print(token)  # the only time it is shown; only its hash is stored
     return 0
+
+
+def cmd_create_user(args: argparse.Namespace) -> int:
+    import getpass
+
+    from backend.core.db import make_engine, make_sessionmaker
+    from backend.services import audit, users
+
+    settings = _settings()
+    _require_current_schema(settings)
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            print("fleet-backend: the passwords differ", file=sys.stderr)
+            return 2
+    try:
+        with make_sessionmaker(make_engine(settings.database_url)).begin() as session:
+            user = users.create_user(
+                session,
+                username=args.username,
+                password=password,
+                role=args.role,
+                display_name=args.display_name,
+                regions=args.region or [],
+            )
+            audit.record(
+                session,
+                actor="cli:admin",
+                action="user.create",
+                target=f"user:{user.username}",
+                detail={"role": user.role, "regions": user.regions},
+            )
+    except users.UserError as err:
+        print(f"fleet-backend: {err}", file=sys.stderr)
+        return 2
+    print(f"user {args.username} ({args.role}) created")
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from backend.core.db import make_engine, make_sessionmaker
+    from backend.services import audit
+
+    settings = _settings()
+    _require_current_schema(settings)
+    with make_sessionmaker(make_engine(settings.database_url))() as session:
+        verdict = audit.verify(session)
+    if verdict.ok:
+        print(f"audit log intact: {verdict.entries} entries")
+        return 0
+    print(f"audit log BROKEN at entry {verdict.first_bad_seq}: {verdict.reason}", file=sys.stderr)
+    return 1
 
 
 def cmd_ca_init(args: argparse.Namespace) -> int:
@@ -158,6 +239,31 @@ def cmd_ca_issue_server(args: argparse.Namespace) -> int:
     assert signed.key_pem is not None  # issue_server makes the key pair itself
     write_private(args.out / "backend.key", signed.key_pem)
     print(f"backend HTTPS certificate for {', '.join(args.host)} in {args.out}/backend.crt")
+    return 0
+
+
+def cmd_load_demo(args: argparse.Namespace) -> int:
+    """The demo catalog, FAQ, citizens and e-licences from data/ (idempotent)."""
+    from backend.core.db import make_engine, make_sessionmaker
+    from backend.gov.keys import KeyUnavailable, load_data_keys
+    from backend.services.demo_data import DemoDataError, load_demo
+    from provisioning.ca import CAError, ca_passphrase
+
+    settings = _settings()
+    _require_current_schema(settings)
+    try:
+        keys = load_data_keys(settings.ca_dir, ca_passphrase())
+        with make_sessionmaker(make_engine(settings.database_url)).begin() as session:
+            summary = load_demo(session, keys, args.data or settings.data_dir)
+    except (CAError, KeyUnavailable, DemoDataError) as err:
+        print(f"fleet-backend: {err}", file=sys.stderr)
+        return 1
+    state = "updated" if summary.catalog_changed else "unchanged"
+    print(
+        f"catalog v{summary.catalog_version} ({state}): {summary.departments} departments, "
+        f"{summary.items} items, {summary.life_events} life events, {summary.faqs} FAQs; "
+        f"{summary.citizens} citizens with {summary.licences} e-licences"
+    )
     return 0
 
 
@@ -198,7 +304,28 @@ def build_parser() -> argparse.ArgumentParser:
     token = admin_sub.add_parser("create-token", help="print a new bearer token for scripts")
     token.add_argument("--role", required=True, choices=["admin", "operator", "technician"])
     token.add_argument("--name", required=True, help="who or what uses it, for the audit trail")
+    token.add_argument(
+        "--region",
+        action="append",
+        help="technicians: a GB/T 2260 code prefix it may act on (repeatable)",
+    )
     token.set_defaults(func=cmd_create_token)
+    user = admin_sub.add_parser("create-user", help="create an ops centre user (the first admin)")
+    user.add_argument("--username", required=True, help="log-in name: lower case, digits, _ . -")
+    user.add_argument("--role", required=True, choices=["admin", "operator", "technician"])
+    user.add_argument("--display-name", help="the name shown on pages (default: the user name)")
+    user.add_argument(
+        "--region", action="append", help="technicians: a GB/T 2260 code prefix (repeatable)"
+    )
+    user.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin (scripts)"
+    )
+    user.set_defaults(func=cmd_create_user)
+
+    audit = sub.add_parser("audit", help="the hash-chained audit log")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_sub.add_parser("verify", help="recompute the chain; non-zero if tampered with")
+    verify.set_defaults(func=cmd_audit_verify)
 
     ca = sub.add_parser("ca", help="the fleet CA (FLEET_CA_DIR, FLEET_CA_PASSPHRASE)")
     ca_sub = ca.add_subparsers(dest="ca_command", required=True)
@@ -214,6 +341,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, required=True, help="folder for backend.crt and backend.key (0600)"
     )
     server.set_defaults(func=cmd_ca_issue_server)
+
+    demo = sub.add_parser(
+        "load-demo", help="load the demo catalog, FAQ and citizens from data/ (idempotent)"
+    )
+    demo.add_argument("--data", type=Path, help="the data folder (default FLEET_DATA_DIR, data/)")
+    demo.set_defaults(func=cmd_load_demo)
     return parser
 
 

@@ -27,9 +27,12 @@ from mqtt.outbox import OutboxEvent
 class Visit:
     """What the citizen does; the defaults are the demo's."""
 
-    item_code: str = "11110000MB0143871X4442111001000"
+    item_code: str = "11110102000000100E2002001000"  # data/catalog/items.json
     item_name: str = "社会保障卡补领"
     rating: int = 5
+    # The demo card's holder (张三) in data/citizens/citizens.json: the visit plays a kiosk
+    # that had an online, vouched session (application.submitted carries citizen_id).
+    citizen_id: str = "7b0c0a46-0b8f-4d3e-9d1e-1c2f3a4b5c01"
 
 
 @dataclass
@@ -95,6 +98,7 @@ def play_visit(
             "item_code": visit.item_code,
             "item_name": visit.item_name,
             "applicant": holder,
+            "citizen_id": visit.citizen_id,
             "materials": [{"name": "居民身份证", "source": "card"}],
         },
         f"提交申请：{visit.item_name}",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -46,8 +47,14 @@ def pick_port(preferred: int) -> int:
     return preferred if not port_open("127.0.0.1", preferred) else free_port()
 
 
+OPS_TOKEN: list[str] = []  # the demo's operator token: /api/v1/ops needs a role
+
+
 def get_json(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=2) as response:
+    headers = {"Authorization": f"Bearer {OPS_TOKEN[0]}"} if OPS_TOKEN else {}
+    with urllib.request.urlopen(
+        urllib.request.Request(url, headers=headers), timeout=2
+    ) as response:
         return json.load(response)
 
 
@@ -116,10 +123,41 @@ def main() -> int:
         subprocess.run(
             [str(BIN / "fleet-backend"), "db", "upgrade"], env=env, check=True, capture_output=True
         )
+        # The demo catalog, FAQ and citizens (data/); the demo's own key folder, development keys.
+        env.setdefault("FLEET_ENVIRONMENT", "development")
+        env.setdefault("FLEET_CA_DIR", str(work / "ca"))
+        env.setdefault("FLEET_DEV_OUTBOX_DIR", str(work / "dev-outbox"))
+        env["FLEET_PUBLIC_BASE_URL"] = api
+        loaded = subprocess.run(
+            [str(BIN / "fleet-backend"), "load-demo", "--data", str(REPO / "data")],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        print(f"demo: {loaded.stdout.strip()}")
+        print(
+            "demo: mini-app log-in codes go to "
+            f"{env['FLEET_DEV_OUTBOX_DIR']}/sms.jsonl (demo citizen 张三: 13800138000)"
+        )
+        # The ops centre: an admin to log in as, a token for this script's API calls.
+        admin_password = secrets.token_urlsafe(9)
+        fleet_cli = [str(BIN / "fleet-backend"), "admin"]
+        subprocess.run(
+            [*fleet_cli, "create-user", "--username", "admin", "--role", "admin", "--password-stdin"],
+            env=env, input=admin_password + "\n", check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        token = subprocess.run(
+            [*fleet_cli, "create-token", "--role", "operator", "--name", "demo-script"],
+            env=env, check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        OPS_TOKEN.append(token.stdout.strip())
         print(f"demo: starting the backend on {api} (serve + ingest) and kiosk agent {KIOSK_ID}")
         start("serve", "fleet-backend", "serve", "--host", "127.0.0.1", "--port", str(api_port))
         start("ingest", "fleet-backend", "ingest")
         start("agent", "kiosk-agent")
+        # A dozen simulated kiosks in several regions, for a lively ops centre (fleet-sim --help).
+        start("fleet-sim", "fleet-sim", "--kiosks", "12", "--data-dir", str(work / "fleet-sim"))
         wait("the API", lambda: get_json(f"{api}/healthz")["status"] == "ok", 30)
         wait("ingest", lambda: "subscribed" in (logs / "ingest.log").read_text(), 30)
 
@@ -149,7 +187,11 @@ def main() -> int:
         print(f"  API docs:        {api}/docs")
         print(f"  Kiosks (JSON):   {api}/api/v1/ops/kiosks")
         print(f"  Events (JSON):   {url}")
-        print(f"  Ops centre:      {api}/ops/")
+        print(f"  Ops centre:      {api}/ops/   (user admin, password {admin_password})")
+        print(
+            f"  Mini-app:        {api}/app/   (phone 13800138000 张三 11010519491231002X; "
+            f"SMS codes in {env['FLEET_DEV_OUTBOX_DIR']}/sms.jsonl)"
+        )
         print(f"  MQTT broker:     {broker.url}")
         print(f"  Logs:            {logs}/")
         if args.once:

@@ -8,8 +8,25 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from backend.api.routes import enrol, health, ops_dead_letters, ops_events, ops_kiosks
-from backend.api.routes import kiosk_identity
+from backend.api.routes import (
+    app_auth,
+    catalog,
+    citizen,
+    enrol,
+    faq,
+    health,
+    kiosk,
+    kiosk_identity,
+    ops_alerts,
+    ops_commands,
+    ops_dead_letters,
+    ops_events,
+    ops_fleet,
+    ops_kiosks,
+    review,
+    verify,
+)
+from backend.app import pages as app_pages
 from backend.core.config import Settings, get_settings
 from backend.core.db import make_engine, make_sessionmaker
 from backend.ops import pages
@@ -51,7 +68,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops_kiosks.router)
     app.include_router(ops_events.router)
     app.include_router(ops_dead_letters.router)
+    app.include_router(ops_alerts.router)
+    app.include_router(ops_commands.router)
+    app.include_router(ops_fleet.router)
     app.include_router(enrol.router)
     app.include_router(kiosk_identity.router)
     app.include_router(pages.router)
+    pages.install_error_pages(app)  # Chinese error pages under /ops/, JSON elsewhere
+    app.include_router(app_pages.router)  # /app/: the citizen's mobile mini-app
+    for gov in (catalog, kiosk, app_auth, citizen, faq, review, verify):  # government services
+        app.include_router(gov.router)
     return app

@@ -53,6 +53,94 @@ class Settings(MqttClientSettings):
         description="FLEET_ENROL_CODE_TTL_HOURS: default code lifetime",
     )
 
+    # Ops centre (backend/ops, backend/alerts): log-in sessions, alert rules, commands.
+    session_hours: float = Field(
+        default=8, gt=0, le=24 * 7, description="FLEET_SESSION_HOURS: ops log-in session lifetime"
+    )
+    cookie_secure: bool = Field(
+        default=False,
+        description="FLEET_COOKIE_SECURE: mark the session cookie Secure (behind HTTPS)",
+    )
+    alert_interval_s: float = Field(
+        default=15, ge=0, description="FLEET_ALERT_INTERVAL_S: rule evaluation period (0: off)"
+    )
+    alert_offline_after_s: float = Field(
+        default=300, gt=0, description="FLEET_ALERT_OFFLINE_AFTER_S: silent this long = offline"
+    )
+    alert_face_window_s: float = Field(
+        default=3600, gt=0, description="FLEET_ALERT_FACE_WINDOW_S: face failure-rate window"
+    )
+    alert_face_min_attempts: int = Field(
+        default=10, ge=1, description="FLEET_ALERT_FACE_MIN_ATTEMPTS: fewer are not judged"
+    )
+    alert_face_failure_rate: float = Field(
+        default=0.3, gt=0, le=1, description="FLEET_ALERT_FACE_FAILURE_RATE: above this, alert"
+    )
+    alert_backlog_depth: int = Field(
+        default=500, ge=1, description="FLEET_ALERT_BACKLOG_DEPTH: unsent events for an alert"
+    )
+    alert_backlog_age_s: float = Field(
+        default=600, gt=0, description="FLEET_ALERT_BACKLOG_AGE_S: oldest unsent event this old"
+    )
+    alert_backlog_growth: int = Field(
+        default=200, ge=1, description="FLEET_ALERT_BACKLOG_GROWTH: more unsent events than before"
+    )
+    alert_backlog_window_s: float = Field(
+        default=600, gt=0, description="FLEET_ALERT_BACKLOG_WINDOW_S: ... this long ago"
+    )
+    alert_disk_free_ratio: float = Field(
+        default=0.1, gt=0, lt=1, description="FLEET_ALERT_DISK_FREE_RATIO: less free = alert"
+    )
+    alert_webhook_url: str | None = Field(
+        default=None, description="FLEET_ALERT_WEBHOOK_URL: POST each alert change here (JSON)"
+    )
+    command_ttl_s: int = Field(
+        default=300, ge=5, le=24 * 3600, description="FLEET_COMMAND_TTL_S: a command expires after"
+    )
+    command_timeout_s: int = Field(
+        default=360, ge=5, le=24 * 3600, description="FLEET_COMMAND_TIMEOUT_S: no reply = timed out"
+    )
+    publisher_name: str = Field(
+        default_factory=socket.gethostname,
+        description="FLEET_PUBLISHER_NAME: the web process's MQTT client id is fleet-web-{name}",
+    )
+
+    # Government services (catalog, citizens, applications): see backend/gov/.
+    data_dir: Path = Field(
+        default=Path("data"),
+        description="FLEET_DATA_DIR: the demo catalog and citizens loaded by `load-demo`",
+    )
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="FLEET_PUBLIC_BASE_URL: where citizens reach the backend (verify QR codes)",
+    )
+    kiosk_citizen_token_minutes: float = Field(
+        default=10, gt=0, le=60, description="FLEET_KIOSK_CITIZEN_TOKEN_MINUTES: kiosk session"
+    )
+    app_token_minutes: float = Field(
+        default=120, gt=0, le=24 * 60, description="FLEET_APP_TOKEN_MINUTES: mini-app session"
+    )
+    sms_code_ttl_s: int = Field(default=300, ge=30, le=3600, description="FLEET_SMS_CODE_TTL_S")
+    sms_min_interval_s: int = Field(
+        default=60, ge=0, le=3600, description="FLEET_SMS_MIN_INTERVAL_S: between two codes"
+    )
+    sms_max_per_hour: int = Field(
+        default=5, ge=1, le=100, description="FLEET_SMS_MAX_PER_HOUR: codes per phone number"
+    )
+    login_max_failures: int = Field(
+        default=5, ge=1, le=50, description="FLEET_LOGIN_MAX_FAILURES: wrong codes before lockout"
+    )
+    login_lockout_minutes: float = Field(
+        default=15, gt=0, le=24 * 60, description="FLEET_LOGIN_LOCKOUT_MINUTES"
+    )
+    dev_outbox_dir: Path = Field(
+        default=Path("var/dev-outbox"),
+        description="FLEET_DEV_OUTBOX_DIR: the development SMS and notification providers write here",
+    )
+    rectification_working_days: int = Field(
+        default=5, ge=1, le=15, description="FLEET_RECTIFICATION_WORKING_DAYS: 差评 fix deadline"
+    )
+
     @field_validator("broker_public_url")
     @classmethod
     def _public_url(cls, value: str) -> str:

@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, Opera
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.core.db import insert_ignoring_duplicates
+from backend.ingest import gov_events
 from backend.models import CommandResultRow, DeadLetter, Event, HealthSnapshot, Kiosk
 from backend.models.base import utcnow
 from backend.models.dead_letter import MAX_KEPT_BYTES
@@ -73,6 +74,7 @@ class _Rows:
         self.latest_health: dict[str, Message] = {}
         self.statuses: list[Message] = []
         self.seen: dict[str, datetime] = {}
+        self.gov: list[gov_events.GovEvent] = []  # applications and ratings (backend/gov)
 
     def add(self, raw: Raw) -> None:
         try:
@@ -92,6 +94,10 @@ class _Rows:
         common = {"id": str(env.id), "kiosk_id": env.kiosk, "ts": env.ts, "received_at": self.now}
         if message.channel is Channel.EVENTS:
             self.events.append({**common, "seq": env.seq, "kind": env.kind, "body": env.body})
+            if env.kind in gov_events.KINDS:
+                self.gov.append(
+                    gov_events.GovEvent(str(env.id), env.kiosk, env.ts, env.kind, env.body)
+                )
         elif message.channel is Channel.HEALTH:
             self.health.append({**common, "body": env.body})
             current = self.latest_health.get(env.kiosk)
@@ -113,7 +119,7 @@ class _Rows:
             )
 
 
-def _write(session: Session, rows: _Rows) -> int:
+def _write(session: Session, rows: _Rows, gov: gov_events.GovIngest | None = None) -> int:
     """All of one batch's SQL; returns how many events were new."""
     if rows.seen:
         insert_ignoring_duplicates(
@@ -131,6 +137,8 @@ def _write(session: Session, rows: _Rows) -> int:
                 .values(last_seen_at=ts)
             )
     inserted = insert_ignoring_duplicates(session, Event.__table__, rows.events)
+    if rows.gov:  # after the events: an application never exists without its event
+        gov_events.apply(session, gov or gov_events.default(), rows.gov)
     insert_ignoring_duplicates(session, HealthSnapshot.__table__, rows.health)
     insert_ignoring_duplicates(session, CommandResultRow.__table__, rows.commands)
     if rows.dead:
@@ -175,14 +183,16 @@ def _write(session: Session, rows: _Rows) -> int:
 _UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError)
 
 
-def store_batch(sessions: sessionmaker[Session], batch: list[Raw]) -> BatchResult:
+def store_batch(
+    sessions: sessionmaker[Session], batch: list[Raw], gov: gov_events.GovIngest | None = None
+) -> BatchResult:
     """Store one batch in one transaction; raises DatabaseUnavailable to retry later."""
     rows = _Rows(utcnow())
     for raw in batch:
         rows.add(raw)
     try:
         with sessions.begin() as session:
-            inserted = _write(session, rows)
+            inserted = _write(session, rows, gov)
     except _UNAVAILABLE as err:
         raise DatabaseUnavailable(str(err.orig if isinstance(err, DBAPIError) else err)) from err
     except DBAPIError as err:
@@ -191,7 +201,7 @@ def store_batch(sessions: sessionmaker[Session], batch: list[Raw]) -> BatchResul
         logger.warning(
             "batch of %d refused by the database (%s); storing one by one", len(batch), err.orig
         )
-        return _store_one_by_one(sessions, batch)
+        return _store_one_by_one(sessions, batch, gov)
     result = BatchResult(
         stored_events=inserted,
         duplicate_events=len(rows.events) - inserted,
@@ -202,10 +212,12 @@ def store_batch(sessions: sessionmaker[Session], batch: list[Raw]) -> BatchResul
     return result
 
 
-def _store_one_by_one(sessions: sessionmaker[Session], batch: list[Raw]) -> BatchResult:
+def _store_one_by_one(
+    sessions: sessionmaker[Session], batch: list[Raw], gov: gov_events.GovIngest | None = None
+) -> BatchResult:
     total = BatchResult()
     for raw in batch:
-        one = store_batch(sessions, [raw])
+        one = store_batch(sessions, [raw], gov)
         total.stored_events += one.stored_events
         total.duplicate_events += one.duplicate_events
         total.dead_letters += one.dead_letters

@@ -7,13 +7,24 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from backend.models import Kiosk
+from backend.models import Kiosk, KioskPlacement
+from backend.services.regions import region_filter
 
 
 def list_kiosks(
-    session: Session, *, online: bool | None = None, limit: int = 100, offset: int = 0
+    session: Session,
+    *,
+    online: bool | None = None,
+    limit: int = 100,
+    offset: int = 0,
+    regions: Sequence[str] | None = None,
 ) -> tuple[Sequence[Kiosk], int]:
+    """Kiosks in id order; ``regions``: only those placed under these code prefixes."""
     query = select(Kiosk)
+    if regions is not None:
+        query = query.join(KioskPlacement, KioskPlacement.kiosk_id == Kiosk.id).where(
+            region_filter(regions)
+        )
     if online is not None:
         query = query.where(Kiosk.online.is_(online))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0

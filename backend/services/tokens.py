@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from backend.models import ApiToken
 from backend.models.base import utcnow
 
-ROLES = ("admin", "operator", "technician")
+ROLES = ("admin", "operator", "technician", "reviewer")  # reviewer: moves applications (gov)
 PREFIX = "gk_"
 
 

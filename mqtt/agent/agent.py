@@ -17,13 +17,14 @@ from typing import Any
 
 import paho.mqtt.client as paho
 
-from mqtt.agent.commands import CommandRunner, Outcome
+from mqtt.agent.app_commands import AppCommandQueue
+from mqtt.agent.commands import APP_COMMANDS, CommandRunner, Outcome
 from mqtt.agent.config import AgentSettings
 from mqtt.agent.health import HealthCollector, app_version
 from mqtt.client import Connection, Session, new_client
 from mqtt.contract import Channel, ContractError, decode, encode, make_envelope, topic
 from mqtt.contract.envelope import utc_now
-from mqtt.contract.messages import Command, EventsAck, StatusBody
+from mqtt.contract.messages import Command, CommandResult, EventsAck, StatusBody
 from mqtt.device_health import DeviceHealthStore
 from mqtt.outbox import Outbox, open_kiosk_db
 from mqtt.systemd_notify import Watchdog
@@ -53,6 +54,9 @@ class Agent:
         self.health = HealthCollector(self.outbox, DeviceHealthStore(db), settings.data_dir)
         self.commands = CommandRunner()
         self.commands.register("collect_diagnostics", self._diagnostics)
+        # Commands only the kiosk app can carry out go through a queue in the kiosk's file.
+        self.app_commands = AppCommandQueue(db)
+        self._app_commands_pruned_at = float("-inf")
         self.counters = Counters()
 
         # id -> (seq, last sent): kept in the order of last sending, so the overdue are first
@@ -157,6 +161,7 @@ class Agent:
                 busy = False
                 if self.connection.connected.is_set() and self._subscribed.is_set():
                     now = time.monotonic()
+                    self._report_app_commands()
                     self._resend_overdue(now)
                     busy = self._publish_new(now)
                     if now >= next_health:
@@ -236,11 +241,38 @@ class Agent:
     def _run_commands(self) -> None:
         while self._commands:
             command_id, command = self._commands.popleft()
+            if command.name in APP_COMMANDS and command.expires_at > utc_now():
+                # The app carries it out; its result is reported when the app completes it.
+                if self.app_commands.put(
+                    str(command_id), command.name, command.args, command.expires_at
+                ):
+                    logger.info(
+                        "command %s (%s) queued for the kiosk app", command.name, command_id
+                    )
+                continue
             result = self.commands.run(command_id, command)
             logger.info("command %s (%s): %s", command.name, command_id, result.outcome)
             envelope = make_envelope(self.kiosk_id, "command.result", result)
             self.client.publish(self._topic_cmd_ack, encode(envelope), qos=1)
             self.counters.commands += 1
+
+    def _report_app_commands(self) -> None:
+        """Send the result of every command the app finished (or that expired) once."""
+        self.app_commands.expire_overdue(taken_timeout_s=self.settings.app_command_timeout_s)
+        finished = self.app_commands.unreported()
+        for cmd in finished:
+            result = CommandResult(
+                command_id=cmd.command_id, outcome=cmd.state, detail=cmd.detail, data=cmd.data or {}
+            )
+            logger.info("command %s (%s): %s", cmd.name, cmd.command_id, cmd.state)
+            envelope = make_envelope(self.kiosk_id, "command.result", result)
+            self.client.publish(self._topic_cmd_ack, encode(envelope), qos=1)
+            self.counters.commands += 1
+        if finished:
+            self.app_commands.mark_reported([c.command_id for c in finished])
+        if time.monotonic() - self._app_commands_pruned_at > 3600:
+            self._app_commands_pruned_at = time.monotonic()
+            self.app_commands.prune()  # reported long ago: the backend has them
 
     def _diagnostics(self, args: dict[str, Any]) -> Outcome:
         stats = self.outbox.stats()

@@ -27,6 +27,10 @@ class Outcome:
 
 Handler = Callable[[dict[str, Any]], Outcome]
 
+# Carried out by the kiosk app through mqtt.agent.app_commands (the agent cannot lock the
+# screen or drive the printer); the agent runs the rest itself.
+APP_COMMANDS = frozenset({"restart_app", "lock", "unlock", "print_test_page", "sync_catalog"})
+
 
 class CommandRunner:
     def __init__(self) -> None:

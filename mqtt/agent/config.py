@@ -25,6 +25,11 @@ class AgentSettings(MqttClientSettings):
     window: int = Field(default=5000, ge=1, le=100_000, description="KIOSK_WINDOW: max unconfirmed")
     session_expiry_s: int = Field(default=7 * 24 * 3600, ge=0, description="KIOSK_SESSION_EXPIRY_S")
     keepalive_s: int = Field(default=30, ge=5, le=3600, description="KIOSK_KEEPALIVE_S")
+    app_command_timeout_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="KIOSK_APP_COMMAND_TIMEOUT_S: a command the app took but did not finish fails",
+    )
 
     @field_validator("id")
     @classmethod

@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mqtt.contract.envelope import require_utc
 from mqtt.contract.topics import Channel
@@ -105,13 +105,37 @@ class MaterialUsed(Body):
 
 
 class ApplicationSubmitted(Body):
+    """An application made at the kiosk; its applicant travels in one of two ways.
+
+    ``citizen_id`` when the kiosk had a vouched online session with the
+    backend; otherwise (offline) ``applicant_sealed``: the citizen's
+    ``{"id_number", "name"}`` as JSON sealed to the backend's public sealing
+    key (provisioning/sealing.py), which only the backend can open. At least
+    one is required; ``applicant`` stays masked either way.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "anyOf": [{"required": ["citizen_id"]}, {"required": ["applicant_sealed"]}]
+        },
+    )
+
     session_id: uuid.UUID
     receipt_no: Code
     item_code: Code
     item_name: Text
     applicant: MaskedIdNumber
+    citizen_id: uuid.UUID | None = None
+    applicant_sealed: Annotated[str, Field(min_length=16, max_length=4096)] | None = None
     materials: list[MaterialUsed] = Field(default_factory=list, max_length=50)
     form: dict[Code, Text] = Field(default_factory=dict, max_length=50)
+
+    @model_validator(mode="after")
+    def _applicant_known(self) -> ApplicationSubmitted:
+        if self.citizen_id is None and self.applicant_sealed is None:
+            raise ValueError("one of citizen_id or applicant_sealed is required")
+        return self
 
 
 class ReceiptPrinted(Body):

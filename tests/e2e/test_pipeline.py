@@ -14,9 +14,11 @@ import paho.mqtt.client as paho
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 
 from backend.api.main import create_app
 from backend.core.config import Settings
+from backend.services import tokens
 from mqtt.broker import LocalBroker
 from mqtt.client import new_client
 from mqtt.contract import Channel, encode, make_envelope, topic
@@ -61,6 +63,7 @@ TRANSACTION = [
             "item_code": "11110000000000000X4000111001",
             "item_name": "社会保障卡补领",
             "applicant": "110105********002X",
+            "citizen_id": "7b0c0a46-0b8f-4d3e-9d1e-1c2f3a4b5c01",
         },
     ),
     (
@@ -94,7 +97,11 @@ def test_a_transaction_arrives_once_and_is_served_by_the_api(
     assert wait_for(lambda: stored(fleet_db) == len(put) and outbox.stats().depth == 0, 30)
     assert stored_ids_by_seq(fleet_db, KIOSK) == [e.id for e in put]
 
+    with Session(fleet_db) as session:  # the ops API needs a role (a monitoring token)
+        token = tokens.create_token(session, role="operator", name="e2e")
+        session.commit()
     with TestClient(create_app(Settings(database_url=fleet_db_url))) as api:
+        api.headers["Authorization"] = f"Bearer {token}"
         assert wait_for(
             lambda: api.get(f"/api/v1/ops/kiosks/{KIOSK}").json()["health"] is not None, 10
         )

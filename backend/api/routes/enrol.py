@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from backend.api.deps import SessionDep, require_role
 from backend.core.config import Settings
 from backend.models import ApiToken
+from backend.services import audit
 from backend.services import enrolment as enrolment_service
 from provisioning.ca import CAError, FleetCA, ca_passphrase
 
@@ -99,6 +100,13 @@ def create_code(
         ttl=ttl,
         created_by=f"token:{token.name}",
     )
+    audit.record(
+        session,
+        actor=f"token:{token.name}",
+        action="enrolment.code_created",
+        target=f"region:{new.region_code}",
+        detail={"site": new.site, "expires_at": new.expires_at.isoformat()},
+    )
     session.commit()
     return CodeResponse(**vars(new))
 
@@ -114,5 +122,12 @@ def retire(
         revoked = enrolment_service.retire(session, _ca(request), kiosk_id)
     except LookupError as err:
         raise HTTPException(404, detail=str(err)) from err
+    audit.record(
+        session,
+        actor=f"token:{token.name}",
+        action="kiosk.retire",
+        target=kiosk_id,
+        detail={"revoked_serials": revoked},
+    )
     session.commit()
     return RetireResponse(kiosk_id=kiosk_id, revoked_serials=revoked)

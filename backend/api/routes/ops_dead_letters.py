@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from backend.api.deps import SessionDep
+from backend.api.ops_deps import Operator
 from backend.api.schemas import DeadLetterPage, DeadLetterPublic
 from backend.core.privacy import mask_identity_numbers_in
 from backend.services import dead_letters as dead_letters_service
@@ -19,6 +20,7 @@ PREVIEW_BYTES = 2048
 @router.get("", response_model=DeadLetterPage)
 def list_dead_letters(
     session: SessionDep,
+    principal: Operator,
     reason_code: Annotated[str | None, Query(max_length=32)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(max_length=512)] = None,

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query
 
 from backend.api.deps import SessionDep
+from backend.api.ops_deps import AnyOps, kiosk_in_scope
 from backend.api.schemas import EventPage, EventPublic
 from backend.services import events as events_service
 from mqtt.contract.messages import KINDS
@@ -28,6 +29,7 @@ def _utc(value: datetime | None) -> datetime | None:
 @router.get("", response_model=EventPage)
 def list_events(
     session: SessionDep,
+    principal: AnyOps,
     kiosk: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9-]{2,63}$")] = None,
     kind: Annotated[str | None, Query(description=f"one of {', '.join(EVENT_KINDS)}")] = None,
     since: Annotated[datetime | None, Query(description="RFC 3339; inclusive")] = None,
@@ -37,6 +39,10 @@ def list_events(
         str | None, Query(max_length=512, description="next_cursor of the previous page")
     ] = None,
 ) -> EventPage:
+    if principal.scoped:
+        if kiosk is None:
+            raise HTTPException(403, detail="technicians list the events of one kiosk (kiosk=...)")
+        kiosk_in_scope(session, principal, kiosk)
     if kind is not None and kind not in EVENT_KINDS:
         raise HTTPException(
             422, detail=f"unknown kind {kind!r}; known kinds: {', '.join(EVENT_KINDS)}"

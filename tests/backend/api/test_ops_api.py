@@ -7,13 +7,36 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from backend.core.db import make_sessionmaker
 from backend.ingest.pipeline import Raw, store_batch
+from backend.services import tokens
 from mqtt.contract import Channel, encode, make_envelope, topic
 from mqtt.contract.messages import HealthBody, StatusBody
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def api(api: TestClient, fleet_db: Engine) -> TestClient:
+    """The ops API and pages need a role: an admin's token (API) and log-in cookie (pages)."""
+    from tests.backend.ops.conftest import login, make_user
+
+    with Session(fleet_db) as session:
+        token = tokens.create_token(session, role="admin", name="tests")
+        session.commit()
+    make_user(fleet_db, "admin1", "admin")
+    login(api, "admin1")
+    api.headers["Authorization"] = f"Bearer {token}"
+    return api
+
+
+def test_the_ops_api_refuses_callers_without_a_role(api: TestClient) -> None:
+    anonymous = {"Authorization": ""}
+    for path in ("/api/v1/ops/kiosks", "/api/v1/ops/events", "/api/v1/ops/dead-letters"):
+        api.cookies.clear()
+        assert api.get(path, headers=anonymous).status_code == 401
 
 
 @pytest.fixture

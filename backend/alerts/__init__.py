@@ -1,0 +1,1 @@
+"""Alert rules, their evaluation, notifiers and the worker that runs them in ``fleet-backend serve``."""

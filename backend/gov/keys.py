@@ -1,0 +1,144 @@
+"""The backend's own secrets for citizen data, kept beside the fleet CA's key.
+
+Two files under ``FLEET_CA_DIR``, both encrypted at rest with the CA
+passphrase (``provisioning.ca.ca_passphrase``: the development default only
+with ``FLEET_ENVIRONMENT=development``), so a copy of the database alone
+opens nothing:
+
+- ``citizen-data.keys``: 96 random bytes, AES-GCM-encrypted under a key
+  derived from the passphrase with scrypt. They split into the AES-GCM key
+  for identity numbers and phone numbers at rest, the HMAC key of their
+  look-up columns, and the HMAC key that signs verification codes.
+- ``sealing.key.pem``: the X25519 private key that kiosks seal an offline
+  applicant's identity to (PKCS#8, encrypted like ``ca.key.pem``); its
+  public half travels in the catalog sync.
+
+Each file is made on first use and then only read; creation is atomic
+(``os.link`` refuses to overwrite), so two processes starting together agree
+on one key.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+DATA_KEYS_FILE = "citizen-data.keys"
+SEALING_KEY_FILE = "sealing.key.pem"
+
+
+class KeyUnavailable(Exception):
+    """A key file exists but cannot be opened (wrong passphrase or damaged)."""
+
+
+@dataclass(frozen=True)
+class DataKeys:
+    encryption: bytes
+    lookup: bytes
+    signing: bytes
+
+    def encrypt(self, plaintext: str) -> str:
+        nonce = secrets.token_bytes(12)
+        sealed = AESGCM(self.encryption).encrypt(nonce, plaintext.encode(), b"citizen-data-v1")
+        return base64.urlsafe_b64encode(nonce + sealed).decode()
+
+    def decrypt(self, token: str) -> str:
+        raw = base64.urlsafe_b64decode(token.encode())
+        return AESGCM(self.encryption).decrypt(raw[:12], raw[12:], b"citizen-data-v1").decode()
+
+    def lookup_hash(self, kind: str, value: str) -> str:
+        """The keyed hash stored beside an encrypted value, to find it without decrypting."""
+        return hmac.new(self.lookup, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+
+    def sign(self, purpose: str, value: str) -> str:
+        """A short signature (80 bits, base32) over ``value`` for ``purpose``."""
+        digest = hmac.new(self.signing, f"{purpose}:{value}".encode(), hashlib.sha256).digest()
+        return base64.b32encode(digest[:10]).decode()
+
+    def verify(self, purpose: str, value: str, signature: str) -> bool:
+        return hmac.compare_digest(self.sign(purpose, value), signature.upper())
+
+
+def _kdf(salt: bytes, passphrase: str) -> bytes:
+    return Scrypt(salt=salt, length=32, n=2**14, r=8, p=1).derive(passphrase.encode())
+
+
+def _create_exclusively(path: Path, data: bytes) -> None:
+    """Write ``path`` with mode 0600 unless it exists; a racing writer's file wins intact."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o600)
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)
+    finally:
+        os.unlink(tmp)
+
+
+@lru_cache(maxsize=8)
+def load_data_keys(ca_dir: Path, passphrase: str) -> DataKeys:
+    path = Path(ca_dir) / DATA_KEYS_FILE
+    if not path.exists():
+        salt, nonce = secrets.token_bytes(16), secrets.token_bytes(12)
+        sealed = AESGCM(_kdf(salt, passphrase)).encrypt(nonce, secrets.token_bytes(96), None)
+        record = {
+            "v": 1,
+            "salt": base64.b64encode(salt).decode(),
+            "nonce": base64.b64encode(nonce).decode(),
+            "ciphertext": base64.b64encode(sealed).decode(),
+        }
+        _create_exclusively(path, json.dumps(record).encode())
+    try:
+        record = json.loads(path.read_bytes())
+        raw = AESGCM(_kdf(base64.b64decode(record["salt"]), passphrase)).decrypt(
+            base64.b64decode(record["nonce"]), base64.b64decode(record["ciphertext"]), None
+        )
+    except (InvalidTag, ValueError, KeyError) as err:
+        raise KeyUnavailable(f"{path} cannot be opened with this passphrase") from err
+    return DataKeys(encryption=raw[:32], lookup=raw[32:64], signing=raw[64:96])
+
+
+@lru_cache(maxsize=8)
+def load_sealing_key(ca_dir: Path, passphrase: str) -> X25519PrivateKey:
+    path = Path(ca_dir) / SEALING_KEY_FILE
+    if not path.exists():
+        pem = X25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(passphrase.encode()),
+        )
+        _create_exclusively(path, pem)
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=passphrase.encode())
+    except (ValueError, TypeError) as err:
+        raise KeyUnavailable(f"{path} cannot be opened with this passphrase") from err
+    if not isinstance(key, X25519PrivateKey):
+        raise KeyUnavailable(f"{path} is not an X25519 key")
+    return key
+
+
+def sealing_public_key_pem(key: X25519PrivateKey) -> str:
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )

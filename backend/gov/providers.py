@@ -1,0 +1,96 @@
+"""How a citizen is reached: SMS one-time codes and notifications, each behind a Protocol.
+
+Only development providers exist here: they append JSON lines to files in
+``FLEET_DEV_OUTBOX_DIR`` (``sms.jsonl``, ``notifications.jsonl``), where the
+tests and the demo read the codes. A real SMS gateway or push service is one
+more class with the same method, picked by :func:`sms_provider`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from backend.core.privacy import mask_identity_numbers_in
+
+logger = logging.getLogger(__name__)
+
+
+class SmsProvider(Protocol):
+    def send_code(self, phone: str, code: str, ttl_s: int) -> None: ...
+
+
+class NotificationProvider(Protocol):
+    def notify(self, citizen_id: str, title: str, body: str, reference: str | None) -> None: ...
+
+
+def mask_phone(phone: str) -> str:
+    """``13812345678`` -> ``138****5678``."""
+    return f"{phone[:3]}****{phone[-4:]}" if len(phone) == 11 else "*" * len(phone)
+
+
+class _JsonLines:
+    _lock = threading.Lock()
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def append(self, record: dict[str, Any]) -> None:
+        record = {"at": datetime.now(UTC).isoformat(), **record}
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+    def read(self) -> list[dict[str, Any]]:
+        if not self.path.exists():
+            return []
+        return [json.loads(line) for line in self.path.read_text("utf-8").splitlines() if line]
+
+
+class DevSmsProvider:
+    """Writes each code to ``sms.jsonl`` instead of sending it (development and tests)."""
+
+    def __init__(self, outbox_dir: Path) -> None:
+        self.file = _JsonLines(Path(outbox_dir) / "sms.jsonl")
+
+    def send_code(self, phone: str, code: str, ttl_s: int) -> None:
+        text = f"【政务服务】您的验证码为{code}，{ttl_s // 60}分钟内有效。请勿泄露给他人。"
+        self.file.append({"phone": phone, "code": code, "text": text})
+        logger.info("development SMS to %s written to %s", mask_phone(phone), self.file.path)
+
+    def latest_code(self, phone: str) -> str | None:
+        codes = [r["code"] for r in self.file.read() if r["phone"] == phone]
+        return codes[-1] if codes else None
+
+
+class DevNotificationProvider:
+    """Writes each notification to ``notifications.jsonl`` (the in-app inbox is the database)."""
+
+    def __init__(self, outbox_dir: Path) -> None:
+        self.file = _JsonLines(Path(outbox_dir) / "notifications.jsonl")
+
+    def notify(self, citizen_id: str, title: str, body: str, reference: str | None) -> None:
+        self.file.append(
+            {
+                "citizen_id": citizen_id,
+                "title": title,
+                "body": mask_identity_numbers_in(body),
+                "reference": reference,
+            }
+        )
+
+    def read(self) -> list[dict[str, Any]]:
+        return self.file.read()
+
+
+def sms_provider(outbox_dir: Path) -> SmsProvider:
+    return DevSmsProvider(outbox_dir)
+
+
+def notification_provider(outbox_dir: Path) -> NotificationProvider:
+    return DevNotificationProvider(outbox_dir)

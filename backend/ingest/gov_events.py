@@ -1,0 +1,105 @@
+"""The government-service side of ingest: kiosk applications and ratings become rows.
+
+Called by the pipeline inside the batch's transaction, for the
+``application.submitted`` and ``rating.submitted`` events of the batch. Each
+event runs in its own savepoint: if one fails unexpectedly it is logged and
+skipped, and the event itself stays stored (its application can be rebuilt
+from it), so no single event can wedge ingest or lose the others. Both steps
+are idempotent (receipt number and event id are unique), so an event sent
+twice makes one application.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.orm import Session
+
+from backend.core.config import Settings, get_settings
+from backend.gov import keys as gov_keys
+from backend.gov.providers import NotificationProvider, notification_provider
+from backend.services import applications, ratings
+
+logger = logging.getLogger(__name__)
+
+KINDS = ("application.submitted", "rating.submitted")
+
+
+@dataclass(frozen=True)
+class GovEvent:
+    event_id: str
+    kiosk_id: str
+    ts: datetime
+    kind: str
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class GovIngest:
+    resolver: applications.Resolver
+    notifier: NotificationProvider | None
+    rectification_days: int = 5
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> GovIngest:
+        from provisioning.ca import CAError, ca_passphrase
+
+        keys = unseal = None
+        try:
+            passphrase = ca_passphrase()
+            keys = gov_keys.load_data_keys(settings.ca_dir, passphrase)
+            sealing_key = gov_keys.load_sealing_key(settings.ca_dir, passphrase)
+
+            def unseal(token: str) -> bytes:
+                from provisioning import sealing
+
+                return sealing.unseal(sealing_key, token)
+
+        except (CAError, gov_keys.KeyUnavailable, OSError) as err:
+            logger.warning("citizen keys unavailable, sealed applicants stay unmatched: %s", err)
+        return cls(
+            resolver=applications.Resolver(keys=keys, unseal=unseal),
+            notifier=notification_provider(settings.dev_outbox_dir),
+            rectification_days=settings.rectification_working_days,
+        )
+
+
+@lru_cache(maxsize=1)
+def default() -> GovIngest:
+    return GovIngest.from_settings(get_settings())
+
+
+def apply(session: Session, gov: GovIngest, events: list[GovEvent]) -> None:
+    for event in events:
+        try:
+            with session.begin_nested():
+                if event.kind == "application.submitted":
+                    applications.ingest_kiosk_application(
+                        session,
+                        gov.resolver,
+                        gov.notifier,
+                        event_id=event.event_id,
+                        kiosk_id=event.kiosk_id,
+                        ts=event.ts,
+                        body=event.body,
+                    )
+                elif event.kind == "rating.submitted":
+                    ratings.ingest_kiosk_rating(
+                        session,
+                        event_id=event.event_id,
+                        kiosk_id=event.kiosk_id,
+                        ts=event.ts,
+                        body=event.body,
+                        rectification_days=gov.rectification_days,
+                    )
+        except (OperationalError, InterfaceError, DisconnectionError):
+            raise  # the database is away: the whole batch is retried later
+        except Exception:
+            logger.exception(
+                "event %s (%s) stored, but not turned into a row", event.event_id, event.kind
+            )

@@ -1,0 +1,348 @@
+"""Citizens: the registry, kiosk-vouched sessions, mini-app log-in by SMS code, real-name binding.
+
+One citizen, one id, whichever channel (一地注册, 全网通办): a kiosk vouches
+for the person it saw (card plus face) and gets a token bound to itself; the
+mini-app logs a phone number in with a one-time code, and real-name binding
+ties that account to the registry entry whose name and identity number
+match. Both tokens lead to the same citizen and the same data.
+
+Identity and phone numbers: validated (python-stdnum for identity numbers),
+stored encrypted with a keyed hash for look-ups (backend/gov/keys.py), shown
+masked. Tokens and codes are stored as SHA-256 hashes only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+from stdnum.cn import ric
+from stdnum.exceptions import ValidationError as StdnumError
+
+from backend.core.privacy import mask_identity_number
+from backend.gov.keys import DataKeys
+from backend.gov.providers import SmsProvider, mask_phone
+from backend.models import Citizen, CitizenAccount, CitizenToken, PhoneLoginState, SmsCode
+from backend.models.base import utcnow
+
+PHONE = re.compile(r"1[3-9]\d{9}")
+TOKEN_PREFIX = "ct_"
+
+
+class CitizenRefused(Exception):
+    """Why a citizen request was refused; ``code`` is stable, the message is for the person."""
+
+    def __init__(self, code: str, message: str, retry_after_s: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.retry_after_s = retry_after_s
+
+
+def normalise_id_number(value: str) -> str:
+    """The identity number, checked (address code, birth date, check digit), upper case."""
+    try:
+        return ric.validate(value.strip().upper())
+    except StdnumError as err:
+        raise CitizenRefused("bad_id_number", f"身份证号码无效：{err}") from err
+
+
+def validate_phone(value: str) -> str:
+    phone = value.strip()
+    if not PHONE.fullmatch(phone):
+        raise CitizenRefused("bad_phone", "手机号码应为 11 位数字，以 1 开头")
+    return phone
+
+
+def _hash(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+# --- the registry ------------------------------------------------------------------------------
+
+
+def upsert_citizen(
+    session: Session,
+    keys: DataKeys,
+    *,
+    citizen_id: str,
+    name: str,
+    id_number: str,
+    phone: str | None,
+    region_code: str | None = None,
+) -> Citizen:
+    id_number = normalise_id_number(id_number)
+    if phone is not None:
+        phone = validate_phone(phone)
+    id_hash = keys.lookup_hash("ric", id_number)
+    citizen = session.scalar(select(Citizen).where(Citizen.id_number_hash == id_hash))
+    if citizen is None:
+        citizen = session.get(Citizen, citizen_id) or Citizen(id=citizen_id, created_at=utcnow())
+        session.add(citizen)
+    citizen.name = name
+    citizen.id_number_enc = keys.encrypt(id_number)
+    citizen.id_number_hash = id_hash
+    citizen.id_number_masked = mask_identity_number(id_number)
+    citizen.phone_enc = keys.encrypt(phone) if phone else None
+    citizen.phone_hash = keys.lookup_hash("phone", phone) if phone else None
+    citizen.phone_masked = mask_phone(phone) if phone else None
+    citizen.gender = "M" if int(id_number[16]) % 2 else "F"
+    citizen.region_code = region_code or id_number[:6]
+    session.flush()
+    return citizen
+
+
+def find_by_id_number(session: Session, keys: DataKeys, id_number: str) -> Citizen | None:
+    id_number = normalise_id_number(id_number)
+    return session.scalar(
+        select(Citizen).where(Citizen.id_number_hash == keys.lookup_hash("ric", id_number))
+    )
+
+
+def get_citizen(session: Session, citizen_id: str) -> Citizen | None:
+    return session.get(Citizen, citizen_id)
+
+
+def _names_match(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.strip().encode(), b.strip().encode())
+
+
+# --- tokens ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    expires_at: datetime
+
+
+KEEP_EXPIRED = timedelta(days=1)
+
+
+def _prune(session: Session, now: datetime) -> None:
+    """Forget tokens and codes a day after they expired (each new log-in sweeps)."""
+    session.execute(delete(CitizenToken).where(CitizenToken.expires_at < now - KEEP_EXPIRED))
+    session.execute(delete(SmsCode).where(SmsCode.expires_at < now - KEEP_EXPIRED))
+
+
+def _issue(
+    session: Session,
+    *,
+    channel: str,
+    ttl: timedelta,
+    citizen_id: str | None = None,
+    account_id: str | None = None,
+    kiosk_id: str | None = None,
+) -> IssuedToken:
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = utcnow()
+    _prune(session, now)
+    session.add(
+        CitizenToken(
+            token_hash=_hash(token),
+            channel=channel,
+            citizen_id=citizen_id,
+            account_id=account_id,
+            kiosk_id=kiosk_id,
+            created_at=now,
+            expires_at=now + ttl,
+        )
+    )
+    return IssuedToken(token, now + ttl)
+
+
+def authenticate_token(session: Session, token: str) -> CitizenToken | None:
+    """The live (unexpired, unrevoked) token row for ``token``, or None."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
+        return None
+    row = session.get(CitizenToken, _hash(token))
+    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+        return None
+    return row
+
+
+def revoke_token(session: Session, row: CitizenToken) -> None:
+    row.revoked_at = utcnow()
+
+
+def kiosk_session(
+    session: Session,
+    keys: DataKeys,
+    *,
+    kiosk_id: str,
+    id_number: str,
+    name: str,
+    face_decision: str,
+    liveness: str,
+    ttl: timedelta,
+) -> tuple[IssuedToken, Citizen]:
+    """A kiosk vouches for the person at it: a token bound to that kiosk, or a refusal."""
+    if face_decision != "match":
+        raise CitizenRefused(
+            "face_not_matched", f"人脸核验未通过（{face_decision}），请到人工窗口办理"
+        )
+    if liveness != "passed":
+        raise CitizenRefused("liveness_not_passed", "活体检测未通过，请到人工窗口办理")
+    citizen = find_by_id_number(session, keys, id_number)
+    if citizen is None:
+        raise CitizenRefused("not_registered", "人口库中没有此身份证号码的记录")
+    if not _names_match(citizen.name, name):
+        raise CitizenRefused("name_mismatch", "姓名与人口库记录不一致")
+    # A kiosk serves one person at a time: a new session ends any the last one left open.
+    session.execute(
+        update(CitizenToken)
+        .where(CitizenToken.kiosk_id == kiosk_id, CitizenToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    issued = _issue(session, channel="kiosk", ttl=ttl, citizen_id=citizen.id, kiosk_id=kiosk_id)
+    return issued, citizen
+
+
+# --- mini-app log-in ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SmsPolicy:
+    code_ttl_s: int = 300
+    min_interval_s: int = 60
+    max_per_hour: int = 5
+    max_failures: int = 5
+    lockout: timedelta = timedelta(minutes=15)
+
+
+def _locked_until(session: Session, phone_hash: str, now: datetime) -> datetime | None:
+    state = session.get(PhoneLoginState, phone_hash)
+    if state is not None and state.locked_until is not None and state.locked_until > now:
+        return state.locked_until
+    return None
+
+
+def request_code(
+    session: Session, keys: DataKeys, sms: SmsProvider, policy: SmsPolicy, phone: str
+) -> int:
+    """Send a one-time code to ``phone``; returns its lifetime in seconds. Rate-limited."""
+    phone = validate_phone(phone)
+    phone_hash = keys.lookup_hash("phone", phone)
+    now = utcnow()
+    locked = _locked_until(session, phone_hash, now)
+    if locked is not None:
+        wait = int((locked - now).total_seconds()) + 1
+        raise CitizenRefused("locked", f"验证码错误次数过多，请 {wait // 60 + 1} 分钟后再试", wait)
+    last = session.scalar(
+        select(func.max(SmsCode.created_at)).where(SmsCode.phone_hash == phone_hash)
+    )
+    if last is not None and (now - last).total_seconds() < policy.min_interval_s:
+        wait = policy.min_interval_s - int((now - last).total_seconds())
+        raise CitizenRefused("too_soon", f"请 {wait} 秒后再获取验证码", wait)
+    sent = session.scalar(
+        select(func.count())
+        .select_from(SmsCode)
+        .where(SmsCode.phone_hash == phone_hash, SmsCode.created_at > now - timedelta(hours=1))
+    )
+    if (sent or 0) >= policy.max_per_hour:
+        raise CitizenRefused("too_many_codes", "获取验证码过于频繁，请一小时后再试", 3600)
+    code = f"{secrets.randbelow(10**6):06d}"
+    session.add(
+        SmsCode(
+            phone_hash=phone_hash,
+            code_hash=_hash(f"{phone_hash}:{code}"),
+            created_at=now,
+            expires_at=now + timedelta(seconds=policy.code_ttl_s),
+        )
+    )
+    session.flush()
+    sms.send_code(phone, code, policy.code_ttl_s)
+    return policy.code_ttl_s
+
+
+def login_with_code(
+    session: Session, keys: DataKeys, policy: SmsPolicy, phone: str, code: str, ttl: timedelta
+) -> tuple[IssuedToken, CitizenAccount]:
+    """Check the newest live code; wrong codes count towards a lockout of the number."""
+    phone = validate_phone(phone)
+    phone_hash = keys.lookup_hash("phone", phone)
+    now = utcnow()
+    locked = _locked_until(session, phone_hash, now)
+    if locked is not None:
+        wait = int((locked - now).total_seconds()) + 1
+        raise CitizenRefused("locked", f"验证码错误次数过多，请 {wait // 60 + 1} 分钟后再试", wait)
+    latest = session.scalar(
+        select(SmsCode)
+        .where(SmsCode.phone_hash == phone_hash, SmsCode.used_at.is_(None))
+        .order_by(SmsCode.created_at.desc(), SmsCode.id.desc())
+        .limit(1)
+    )
+    good = (
+        latest is not None
+        and latest.expires_at > now
+        and hmac.compare_digest(latest.code_hash, _hash(f"{phone_hash}:{code.strip()}"))
+    )
+    state = session.get(PhoneLoginState, phone_hash)
+    if state is None:
+        state = PhoneLoginState(phone_hash=phone_hash, failures=0)
+        session.add(state)
+    if not good:
+        state.failures = (state.failures or 0) + 1
+        if state.failures >= policy.max_failures:
+            state.locked_until = now + policy.lockout
+            state.failures = 0
+        session.commit()  # the failure counts even though the request fails
+        if latest is None or latest.expires_at <= now:
+            raise CitizenRefused("code_expired", "验证码已失效，请重新获取")
+        raise CitizenRefused("wrong_code", "验证码不正确")
+    assert latest is not None
+    session.execute(update(SmsCode).where(SmsCode.id == latest.id).values(used_at=now))
+    state.failures, state.locked_until = 0, None
+    account = session.scalar(select(CitizenAccount).where(CitizenAccount.phone_hash == phone_hash))
+    if account is None:
+        account = CitizenAccount(
+            id=str(uuid.uuid4()),
+            phone_hash=phone_hash,
+            phone_enc=keys.encrypt(phone),
+            phone_masked=mask_phone(phone),
+            created_at=now,
+            bind_failures=0,
+        )
+        session.add(account)
+        session.flush()
+    issued = _issue(
+        session, channel="app", ttl=ttl, citizen_id=account.citizen_id, account_id=account.id
+    )
+    return issued, account
+
+
+def bind_real_name(
+    session: Session,
+    keys: DataKeys,
+    policy: SmsPolicy,
+    account: CitizenAccount,
+    token: CitizenToken,
+    *,
+    name: str,
+    id_number: str,
+) -> Citizen:
+    """Tie the account to the registry entry with this name and number (实名认证)."""
+    now = utcnow()
+    if account.bind_locked_until is not None and account.bind_locked_until > now:
+        raise CitizenRefused("locked", "实名认证失败次数过多，请稍后再试")
+    id_number = normalise_id_number(id_number)
+    citizen = find_by_id_number(session, keys, id_number)
+    if citizen is None or not _names_match(citizen.name, name):
+        account.bind_failures = (account.bind_failures or 0) + 1
+        if account.bind_failures >= policy.max_failures:
+            account.bind_locked_until = now + policy.lockout
+            account.bind_failures = 0
+        session.commit()
+        raise CitizenRefused("real_name_mismatch", "姓名与身份证号码不匹配，或不在人口库中")
+    if account.citizen_id is not None and account.citizen_id != citizen.id:
+        raise CitizenRefused("already_bound", "此手机号已绑定其他实名身份")
+    account.citizen_id, account.bound_at, account.bind_failures = citizen.id, now, 0
+    token.citizen_id = citizen.id
+    session.flush()
+    return citizen

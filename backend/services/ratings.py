@@ -1,0 +1,210 @@
+"""好差评: ratings from both channels, rectification of bad ones, statistics.
+
+One rating per transaction: an application can be rated once (unique key),
+and a kiosk's rating event is stored once (its event id). A rating of 2 or 1
+opens a rectification task for the department, due a configurable number of
+working days later (``FLEET_RECTIFICATION_WORKING_DAYS``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.orm import Session
+
+from backend.gov import workflow
+from backend.gov.providers import NotificationProvider
+from backend.models import Application, Rating, RectificationTask, ServiceItem
+from backend.models.base import utcnow
+from backend.services import notifications
+
+LEVELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+BAD = 2
+
+
+class RatingRefused(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def rate(
+    session: Session,
+    *,
+    level: int,
+    channel: str,
+    rectification_days: int,
+    citizen_id: str | None = None,
+    application: Application | None = None,
+    item_code: str | None = None,
+    kiosk_id: str | None = None,
+    reasons: list[str] | None = None,
+    comment: str | None = None,
+    event_id: str | None = None,
+    at: datetime | None = None,
+) -> Rating:
+    if level not in LEVELS:
+        raise RatingRefused(422, "评价等级应为 1 到 5")
+    if application is not None:
+        if session.scalar(select(Rating.id).where(Rating.application_id == application.id)):
+            raise RatingRefused(409, f"办件 {application.receipt_no} 已评价过")
+        item_code = application.item_code
+        kiosk_id = kiosk_id or application.kiosk_id
+    item = session.get(ServiceItem, item_code) if item_code else None
+    rating = Rating(
+        application_id=application.id if application else None,
+        event_id=event_id,
+        citizen_id=citizen_id,
+        item_code=item_code,
+        department_code=item.department_code if item else None,
+        kiosk_id=kiosk_id,
+        channel=channel,
+        level=level,
+        reasons=reasons or [],
+        comment=comment,
+        created_at=at or utcnow(),
+    )
+    session.add(rating)
+    session.flush()
+    if level <= BAD:
+        now = utcnow()
+        session.add(
+            RectificationTask(
+                rating_id=rating.id,
+                department_code=rating.department_code,
+                state="open",
+                due_at=workflow.add_working_days(now, rectification_days),
+                created_at=now,
+            )
+        )
+        session.flush()
+    return rating
+
+
+def ingest_kiosk_rating(
+    session: Session,
+    *,
+    event_id: str,
+    kiosk_id: str,
+    ts: datetime,
+    body: dict[str, Any],
+    rectification_days: int,
+) -> Rating | None:
+    """A ``rating.submitted`` event as a rating, once; tied to its application when known."""
+    if session.scalar(select(Rating.id).where(Rating.event_id == event_id)):
+        return None
+    application = None
+    if body.get("receipt_no"):
+        application = session.scalar(
+            select(Application).where(Application.receipt_no == body["receipt_no"])
+        )
+        if application is not None and session.scalar(
+            select(Rating.id).where(Rating.application_id == application.id)
+        ):
+            application = None  # already rated elsewhere: keep this one, unlinked, not lost
+    return rate(
+        session,
+        level=int(body["level"]),
+        channel="kiosk",
+        rectification_days=rectification_days,
+        citizen_id=application.citizen_id if application else None,
+        application=application,
+        item_code=body.get("item_code"),
+        kiosk_id=kiosk_id,
+        reasons=list(body.get("reasons", [])),
+        comment=body.get("comment"),
+        event_id=event_id,
+        at=ts,
+    )
+
+
+def rectifications(
+    session: Session, *, department: str | None = None, state: str | None = None, limit: int = 100
+) -> list[tuple[RectificationTask, Rating]]:
+    query = select(RectificationTask, Rating).join(Rating, Rating.id == RectificationTask.rating_id)
+    if department:
+        query = query.where(RectificationTask.department_code == department)
+    if state:
+        query = query.where(RectificationTask.state == state)
+    return list(session.execute(query.order_by(RectificationTask.due_at).limit(limit)).all())
+
+
+def resolve(
+    session: Session,
+    provider: NotificationProvider | None,
+    task_id: int,
+    *,
+    resolution: str,
+    actor: str,
+) -> RectificationTask:
+    task = session.get(RectificationTask, task_id)
+    if task is None:
+        raise RatingRefused(404, f"没有编号为 {task_id} 的整改任务")
+    if task.state != "open":
+        raise RatingRefused(409, "该整改任务已办结")
+    now = utcnow()
+    task.state, task.resolution, task.resolved_by, task.resolved_at = (
+        "resolved",
+        resolution,
+        actor,
+        now,
+    )
+    rating = session.get(Rating, task.rating_id)
+    if rating is not None and rating.citizen_id:
+        notifications.notify(
+            session,
+            provider,
+            citizen_id=rating.citizen_id,
+            kind="rectification",
+            title="您的差评已整改反馈",
+            body=resolution,
+            reference=str(task.id),
+        )
+    return task
+
+
+STAT_KEYS = {
+    "item": Rating.item_code,
+    "department": Rating.department_code,
+    "kiosk": Rating.kiosk_id,
+}
+
+
+def statistics(session: Session, by: str) -> list[dict[str, Any]]:
+    """Count, average and the share satisfied (4-5) and bad (1-2), grouped by item/department/kiosk."""
+    key = STAT_KEYS[by]
+    rows = session.execute(
+        select(
+            key,
+            func.count(),
+            func.avg(Rating.level),
+            func.sum(case((Rating.level >= 4, 1), else_=0)),
+            func.sum(case((Rating.level <= BAD, 1), else_=0)),
+        )
+        .where(key.is_not(None))
+        .group_by(key)
+        .order_by(key)
+    ).all()
+    return [
+        {
+            "key": k,
+            "count": n,
+            "average": round(float(avg), 2),
+            "satisfied_ratio": round(int(good) / n, 4),
+            "bad": int(bad),
+        }
+        for k, n, avg, good, bad in rows
+    ]
+
+
+def overdue_rectifications(session: Session) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(RectificationTask)
+            .where(or_(RectificationTask.state == "open"), RectificationTask.due_at < utcnow())
+        )
+        or 0
+    )

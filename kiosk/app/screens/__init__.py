@@ -1,0 +1,1 @@
+"""One module and one .kv per screen; ``SCREENS`` maps the journey's screens to them."""

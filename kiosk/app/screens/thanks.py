@@ -1,0 +1,7 @@
+"""感谢您的评价."""
+
+from kiosk.app.screens.base import KioskScreen
+
+
+class ThanksScreen(KioskScreen):
+    pass
