@@ -302,7 +302,12 @@ def build_parser() -> argparse.ArgumentParser:
     admin = sub.add_parser("admin", help="users and tokens")
     admin_sub = admin.add_subparsers(dest="admin_command", required=True)
     token = admin_sub.add_parser("create-token", help="print a new bearer token for scripts")
-    token.add_argument("--role", required=True, choices=["admin", "operator", "technician"])
+    token.add_argument(
+        "--role",
+        required=True,
+        choices=["admin", "operator", "technician", "reviewer"],
+        help="reviewer: moves citizens' applications along (/api/v1/review)",
+    )
     token.add_argument("--name", required=True, help="who or what uses it, for the audit trail")
     token.add_argument(
         "--region",

@@ -151,6 +151,7 @@ class SimKiosk:
         self._app_thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._pending: list[tuple[str, str | None]] = []  # (fail|recover, mode)
+        self._app_ready = threading.Event()
 
     # lifecycle -----------------------------------------------------------------------------------
     def agent_settings(self) -> AgentSettings:
@@ -167,11 +168,13 @@ class SimKiosk:
         )
 
     def start(self) -> None:
-        self._start_agent()
+        """The app first (its devices probed once), then the agent: the first snapshot is whole."""
         self._app_thread = threading.Thread(
             target=self._app_loop, name=f"app-{self.kiosk_id}", daemon=True
         )
         self._app_thread.start()
+        self._app_ready.wait(30)
+        self._start_agent()
 
     def _start_agent(self) -> None:
         self._agent_stop = threading.Event()
@@ -230,6 +233,7 @@ class SimKiosk:
         )
         queue = AppCommandQueue(db)
         reporter.poll_once()
+        self._app_ready.set()
         next_poll = time.monotonic() + self.health_interval_s / 2
         next_visit = time.monotonic() + self.rng.expovariate(1 / self.visit_interval_s)
         try:

@@ -11,6 +11,7 @@ Technicians see the kiosks of their regions only and are refused others with
 
 from __future__ import annotations
 
+import json
 import math
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -24,14 +25,12 @@ from fastapi import Path as PathParam
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backend.alerts.rules import RULE_TITLES
 from backend.api.deps import SessionDep
 from backend.api.ops_deps import COOKIE, AdminPage, AnyPage, OperatorPage, kiosk_in_scope
 from backend.api.routes.ops_commands import publisher
-from backend.models import EnrolmentCode
 from backend.models.base import utcnow
 from backend.services import alerts as alerts_service
 from backend.services import audit
@@ -101,6 +100,8 @@ def _ago(value: datetime | None) -> str:
 
 
 templates.env.filters["when"] = _local
+# JSON as people read it (Chinese as is); autoescape still escapes it for HTML
+templates.env.filters["json"] = lambda v: json.dumps(v, ensure_ascii=False, separators=(", ", ": "))
 templates.env.filters["ago"] = _ago
 templates.env.globals.update(
     EVENT_NAMES=EVENT_NAMES,
@@ -453,22 +454,11 @@ def alerts_page(
 
 
 # enrolment codes (issue 7) -----------------------------------------------------------------------
-def _outstanding(session: SessionDep) -> list[EnrolmentCode]:
-    return list(
-        session.scalars(
-            select(EnrolmentCode)
-            .where(EnrolmentCode.used_at.is_(None), EnrolmentCode.expires_at > utcnow())
-            .order_by(EnrolmentCode.created_at.desc())
-            .limit(200)
-        )
-    )
-
-
 def _enrolment(
     request: Request, session: SessionDep, me: Principal, status_code: int = 200, **extra: Any
 ) -> HTMLResponse:
     context = {
-        "codes": _outstanding(session),
+        "codes": enrolment_service.outstanding_codes(session),
         "ttl_hours": request.app.state.settings.enrol_code_ttl_hours,
         **extra,
     }
@@ -625,6 +615,38 @@ def set_user_active(
         session,
         actor=me.actor,
         action="user.enable" if active else "user.disable",
+        target=f"user:{user.username}",
+        detail=None,
+    )
+    session.commit()
+    return _back("/ops/users")
+
+
+@router.post("/ops/users/{user_id}/password", response_class=HTMLResponse)
+def reset_password(
+    request: Request,
+    session: SessionDep,
+    me: AdminPage,
+    user_id: Annotated[int, PathParam(ge=1, le=2**31 - 1)],
+    password: Annotated[str, Form(max_length=256)],
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """A new password set by an admin; the user's open sessions end."""
+    check_csrf(me, csrf)
+    try:
+        user = users_service.set_password(session, user_id, password)
+    except LookupError as err:
+        raise HTTPException(404, detail="没有这个用户") from err
+    except users_service.UserError as err:
+        users = users_service.list_users(session)
+        return render(
+            request, "users.html", me, {"users": users, "error": str(err)}, status_code=422
+        )
+    auth_service.end_sessions_of(session, user_id)
+    audit.record(
+        session,
+        actor=me.actor,
+        action="user.password_reset",
         target=f"user:{user.username}",
         detail=None,
     )

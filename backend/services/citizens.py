@@ -24,6 +24,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 from stdnum.cn import ric
+from stdnum.exceptions import (
+    InvalidChecksum,
+    InvalidComponent,
+    InvalidFormat,
+    InvalidLength,
+)
 from stdnum.exceptions import ValidationError as StdnumError
 
 from backend.core.privacy import mask_identity_number
@@ -45,12 +51,21 @@ class CitizenRefused(Exception):
         self.retry_after_s = retry_after_s
 
 
+_ID_BAD = "身份证号码无效，请核对后重新输入"
+_ID_NUMBER_PROBLEMS: dict[type[StdnumError], str] = {
+    InvalidLength: "身份证号码应为 18 位（最后一位可能是 X）",
+    InvalidFormat: "身份证号码格式不对：前 17 位是数字，最后一位是数字或 X",
+    InvalidChecksum: "身份证号码校验位不对，请逐位核对",
+    InvalidComponent: "身份证号码中的地区代码或出生日期不对，请核对",
+}
+
+
 def normalise_id_number(value: str) -> str:
     """The identity number, checked (address code, birth date, check digit), upper case."""
     try:
         return ric.validate(value.strip().upper())
     except StdnumError as err:
-        raise CitizenRefused("bad_id_number", f"身份证号码无效：{err}") from err
+        raise CitizenRefused("bad_id_number", _ID_NUMBER_PROBLEMS.get(type(err), _ID_BAD)) from err
 
 
 def validate_phone(value: str) -> str:

@@ -86,6 +86,18 @@ def create_code(
     return NewCode(code=code, site=site.strip(), region_code=region_code, expires_at=now + ttl)
 
 
+def outstanding_codes(session: Session, *, limit: int = 200) -> list[EnrolmentCode]:
+    """Codes not used and not expired, newest first (their hashes only: the code is gone)."""
+    return list(
+        session.scalars(
+            select(EnrolmentCode)
+            .where(EnrolmentCode.used_at.is_(None), EnrolmentCode.expires_at > utcnow())
+            .order_by(EnrolmentCode.created_at.desc())
+            .limit(limit)
+        )
+    )
+
+
 def _next_kiosk_id(session: Session, region_code: str) -> str:
     count = session.scalar(
         select(func.count()).select_from(Enrolment).where(Enrolment.region_code == region_code)

@@ -87,6 +87,16 @@ def check_password(session: Session, username: str, password: str) -> User | Non
     return user
 
 
+def set_password(session: Session, user_id: int, password: str) -> User:
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"the password needs at least {MIN_PASSWORD} characters")
+    user = session.get(User, user_id)
+    if user is None:
+        raise LookupError(f"no user {user_id}")
+    user.password_hash = _hasher.hash(password)
+    return user
+
+
 def set_active(session: Session, user_id: int, active: bool) -> User:
     user = session.get(User, user_id)
     if user is None:

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import paho.mqtt.client as paho
+from pydantic import ValidationError
 
 from mqtt.agent.app_commands import AppCommandQueue
 from mqtt.agent.commands import APP_COMMANDS, CommandRunner, Outcome
@@ -261,9 +262,16 @@ class Agent:
         self.app_commands.expire_overdue(taken_timeout_s=self.settings.app_command_timeout_s)
         finished = self.app_commands.unreported()
         for cmd in finished:
-            result = CommandResult(
-                command_id=cmd.command_id, outcome=cmd.state, detail=cmd.detail, data=cmd.data or {}
-            )
+            try:
+                result = CommandResult(
+                    command_id=cmd.command_id,
+                    outcome=cmd.state,
+                    detail=cmd.detail,
+                    data=cmd.data or {},
+                )
+            except ValidationError as err:  # a row no command of ours made: never wedge on it
+                logger.warning("not reporting app command %r: %s", cmd.command_id, err)
+                continue
             logger.info("command %s (%s): %s", cmd.name, cmd.command_id, cmd.state)
             envelope = make_envelope(self.kiosk_id, "command.result", result)
             self.client.publish(self._topic_cmd_ack, encode(envelope), qos=1)

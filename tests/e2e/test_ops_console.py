@@ -160,6 +160,7 @@ def test_ops_console_end_to_end(
     assert _reload_until(page, f"{base}/ops/kiosks/{STEADY}", done, 20), fleet.log("sim-a")
     assert "测试页已打印" in page.locator(done).inner_text()
     page.wait_for_selector('#kiosk-history[data-rendered="1"]', timeout=10_000)  # health history
+    page.screenshot(path=str(ARTIFACTS / "ops-console-kiosk.png"), full_page=True)
     operator.close()
 
     # -- a technician is refused a kiosk outside their region --------------------------------

@@ -107,15 +107,63 @@ class KioskDriver:
         )
         self.pump(0.2)
 
+    def layout_problems(self) -> list[str]:
+        """What a citizen could not read or press on the current screen: texts and buttons
+        outside the screen's area, overlapping each other, or too big for their box."""
+        from kivy.core.window import Window
+        from kivy.uix.button import Button
+        from kivy.uix.label import Label
+
+        root = self.app.root_widget
+        manager = root.ids.screens
+
+        def visible(widget: Any) -> bool:
+            while widget is not None and widget is not Window:
+                if getattr(widget, "opacity", 1) == 0:
+                    return False
+                widget = widget.parent
+            return True
+
+        def box(widget: Any) -> tuple[float, float, float, float]:
+            x0, y0 = widget.to_window(widget.x, widget.y)
+            return x0, y0, x0 + widget.width, y0 + widget.height
+
+        shown = [
+            w
+            for w in manager.current_screen.walk(restrict=True)
+            if isinstance(w, Label) and w.text and w.width > 1 and w.height > 1 and visible(w)
+        ]
+        area = box(manager)
+        problems = []
+        for widget in shown:
+            x0, y0, x1, y1 = box(widget)
+            name = widget.text[:16]
+            if x0 < area[0] - 1 or y0 < area[1] - 1 or x1 > area[2] + 1 or y1 > area[3] + 1:
+                problems.append(f"{name!r} leaves the screen")
+            if isinstance(widget, Button) and (
+                widget.texture_size[1] > widget.height + 4
+                or widget.texture_size[0] > widget.width + 4
+            ):
+                problems.append(f"the text of {name!r} does not fit its button")
+        boxes = [(w.text[:16], *box(w)) for w in [*shown, *root.ids.sim_panel.children]]
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1 :]:
+                if min(a[3], b[3]) - max(a[1], b[1]) > 2 and min(a[4], b[4]) - max(a[2], b[2]) > 2:
+                    problems.append(f"{a[0]!r} overlaps {b[0]!r}")
+        return problems
+
     def shot(self, label: str) -> Path:
+        """Save a screenshot of the current screen, after checking its buttons' layout."""
         from kivy.core.window import Window
 
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         self.pump(0.1)
+        problems = self.layout_problems()
         base = ARTIFACTS / f"{self.test_name}-{len(self.shots):02d}-{label}.png"
         written = Path(Window.screenshot(name=str(base.with_suffix(".tmp.png"))))
         written.replace(base)  # Kivy appends a counter to the name; keep ours
         self.shots.append(base)
+        assert problems == [], f"{base.name}: {problems}"
         return base
 
     def widget(self, screen: str, widget_id: str) -> Any:

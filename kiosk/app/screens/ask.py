@@ -21,7 +21,7 @@ class AskScreen(KioskScreen):
         visit = self.journey.visit
         answers = visit.faq if visit else []
         rows = [(f"问：{a.get('question', '')}\n答：{a.get('answer', '')}", None) for a in answers]
-        fill_list(self.ids.rows, rows, 0, self.page_size())
+        fill_list(self.ids.rows, rows, 0, self.page_size(self.list_room()))
         self.ids.notice.text = t(self.journey.notice) if self.journey.notice else ""
 
     def clear(self) -> None:

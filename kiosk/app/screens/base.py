@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from kivy.app import App
+from kivy.clock import Clock
+from kivy.metrics import dp
 from kivy.uix.screenmanager import Screen
 
 if TYPE_CHECKING:
@@ -32,10 +34,26 @@ class KioskScreen(Screen):
     def clear(self) -> None:
         """Forget everything of the citizen shown here (end of session)."""
 
-    def page_size(self) -> int:
+    def on_list_resized(self) -> None:
+        """The list's room changed (keypad shown, screen turned): refit the page."""
+        if self.manager is not None and self.manager.current == self.name:
+            Clock.schedule_once(lambda _dt: self.refresh(), 0)
+
+    def list_room(self) -> float | None:
+        box = self.ids.get("list_box")
+        return None if box is None else box.height
+
+    def page_size(self, available: float | None = None) -> int:
+        """Rows per page: fewer in the elderly mode and on a horizontal screen, and never
+        more than ``available`` pixels of height hold."""
         if self.app.landscape:
-            return ELDERLY_LANDSCAPE_PAGE_SIZE if self.journey.elderly else LANDSCAPE_PAGE_SIZE
-        return ELDERLY_PAGE_SIZE if self.journey.elderly else PAGE_SIZE
+            size = ELDERLY_LANDSCAPE_PAGE_SIZE if self.journey.elderly else LANDSCAPE_PAGE_SIZE
+        else:
+            size = ELDERLY_PAGE_SIZE if self.journey.elderly else PAGE_SIZE
+        if available is not None and available > 0:
+            row = self.app.fs * dp(84) + dp(8)
+            size = max(1, min(size, int((available + dp(8)) // row)))
+        return size
 
 
 def fill_list(container: Any, rows: list[tuple[str, Any]], page: int, size: int) -> tuple[int, int]:

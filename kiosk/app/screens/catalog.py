@@ -70,7 +70,8 @@ class CatalogScreen(KioskScreen):
                 for i in catalog.items_of_department(self.group)
             ]
         self.ids.heading.text = heading
-        self.page, pages = fill_list(self.ids.rows, rows, self.page, self.page_size())
+        available = self.ids.list_box.height - self.ids.heading.height - 8
+        self.page, pages = fill_list(self.ids.rows, rows, self.page, self.page_size(available))
         self.ids.pager.text = t("common.page", page=self.page + 1, pages=pages)
         for mode in ("department", "life_event", "search"):
             button = self.ids[f"tab_{mode}"]

@@ -20,7 +20,7 @@ class LicencesScreen(KioskScreen):
                     lambda n=number: self.app.print_licence(n),
                 )
             )
-        fill_list(self.ids.rows, rows, 0, self.page_size())
+        fill_list(self.ids.rows, rows, 0, self.page_size(self.list_room()))
         notice = self.journey.notice
         if not notice and visit is not None and visit.licences is not None and not rows:
             notice = "print.none"

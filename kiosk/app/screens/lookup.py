@@ -28,7 +28,9 @@ class LookupScreen(KioskScreen):
             number = row.get("receipt_no") or row.get("case_no") or row.get("id", "")
             state = row.get("state_name") or status_text(row.get("state") or row.get("status"))
             rows.append((f"{name}\n{number}  【{state}】", None))
-        self.page, pages = fill_list(self.ids.rows, rows, self.page, self.page_size())
+        self.page, pages = fill_list(
+            self.ids.rows, rows, self.page, self.page_size(self.list_room())
+        )
         self.ids.pager.text = t("common.page", page=self.page + 1, pages=pages)
         self.ids.notice.text = t(self.journey.notice) if self.journey.notice else ""
         self.ids.empty.text = t("lookup.none") if not rows else ""

@@ -13,6 +13,7 @@ from kivy.uix.gridlayout import GridLayout
 from kiosk.strings import t
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+DELETE, CLEAR = "<del>", "<clear>"  # not letters: "C" is a letter of the pinyin keypad
 
 
 class _Keypad(GridLayout):
@@ -26,15 +27,15 @@ class _Keypad(GridLayout):
         from kivy.factory import Factory
 
         for key in self.keys:
-            label = {"<": t("keypad.delete"), "C": t("keypad.clear")}.get(key, key)
+            label = {DELETE: t("keypad.delete"), CLEAR: t("keypad.clear")}.get(key, key)
             button = Factory.KeyButton(text=label)
             button.bind(on_release=lambda _b, k=key: self.press(k))
             self.add_widget(button)
 
     def press(self, key: str) -> None:
-        if key == "<":
+        if key == DELETE:
             self.value = self.value[:-1]
-        elif key == "C":
+        elif key == CLEAR:
             self.value = ""
         elif len(self.value) < self.max_length:
             self.value += key
@@ -45,8 +46,8 @@ class _Keypad(GridLayout):
 
 
 class PinyinKeypad(_Keypad):
-    keys = (*LETTERS, "<", "C")
+    keys = (*LETTERS, DELETE, CLEAR)
 
 
 class NumericKeypad(_Keypad):
-    keys = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "C", "0", "<")
+    keys = ("1", "2", "3", "4", "5", "6", "7", "8", "9", CLEAR, "0", DELETE)

@@ -247,3 +247,35 @@ def test_a_failing_webhook_does_not_stop_the_worker(
     result = run_once(make_sessionmaker(fleet_db), ops_settings, dead)
     assert [c.rule for c in result.changes] == ["paper"]
     assert ("k-1", "paper") in _open(fleet_db)
+
+
+def test_two_workers_racing_open_one_alert(
+    feed: Feeder, fleet_db: Engine, fleet_db_url: str, ops_settings: Settings
+) -> None:
+    """Two serve processes evaluating at once: the partial unique index keeps one alert (PostgreSQL).
+
+    (On SQLite the second writer's stale snapshot is refused as "locked" instead; its worker
+    logs that once and evaluates again next period, so the outcome is the same.)
+    """
+    if not fleet_db_url.startswith("postgresql"):
+        pytest.skip("concurrent writers: PostgreSQL")
+    feed.kiosk("k-1", paper="out")
+    first = Session(fleet_db)
+    opened = alerts_service.evaluate(first, ops_settings, now=datetime.now(UTC))
+    assert [c.change for c in opened.changes] == ["opened"]  # not committed yet
+    result: list[alerts_service.Evaluation] = []
+
+    def second() -> None:
+        with Session(fleet_db) as session:
+            result.append(alerts_service.evaluate(session, ops_settings, now=datetime.now(UTC)))
+            session.commit()
+
+    racer = threading.Thread(target=second)
+    racer.start()
+    racer.join(1.0)
+    assert racer.is_alive()  # waiting on the first one's row in the unique index
+    first.commit()
+    first.close()
+    racer.join(10)
+    assert result and result[0].changes == []
+    assert list(_open(fleet_db)) == [("k-1", "paper")]

@@ -134,3 +134,15 @@ def test_kiosk_page_shows_health_events_alerts_and_commands(
     ):
         assert text in page.text, text
     assert ops_client.get("/ops/kiosks/k110101-9999").status_code == 403  # not placed: not theirs
+
+
+def test_what_kiosks_send_is_escaped_on_pages(
+    ops_client: TestClient, users: dict, feed: Feeder
+) -> None:
+    feed.kiosk("k110101-0001")
+    body = {"session_id": str(uuid.uuid4()), "level": 1, "comment": "<script>alert(1)</script>差"}
+    feed.send(feed.raw("k110101-0001", "rating.submitted", body))
+    login(ops_client, "operator1")
+    page = ops_client.get("/ops/kiosks/k110101-0001").text
+    assert "<script>alert(1)" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;差" in page  # escaped, Chinese readable

@@ -50,6 +50,16 @@ def test_admin_creates_a_technician_who_then_logs_in(
         assert tech2.regions == ["1101", "320102"] and tech2.password_hash.startswith("$argon2")
     page = ops_client.get("/ops/users")
     assert "李工" in page.text and "江苏省南京市玄武区" in page.text
+    too_short = ops_client.post(
+        f"/ops/users/{tech2.id}/password", data={"password": "short", "csrf": csrf}
+    )
+    assert too_short.status_code == 422
+    reset = ops_client.post(
+        f"/ops/users/{tech2.id}/password",
+        data={"password": "a-new-long-password", "csrf": csrf},
+        follow_redirects=False,
+    )
+    assert reset.status_code == 303
     disabled = ops_client.post(
         f"/ops/users/{tech2.id}/active",
         data={"active": "false", "csrf": csrf},
@@ -67,7 +77,9 @@ def test_admin_creates_a_technician_who_then_logs_in(
     assert "error=1" in refused.headers["location"]  # disabled users cannot log in
     with Session(fleet_db) as session:
         actions = [e.action for e in audit.recent(session, limit=20)]
-    assert {"user.create", "user.disable", "login", "login.failed"} <= set(actions)
+    assert {"user.create", "user.password_reset", "user.disable", "login", "login.failed"} <= set(
+        actions
+    )
 
 
 def test_operators_place_kiosks_in_known_regions(

@@ -126,6 +126,8 @@ def test_the_agent_hands_app_commands_over_and_reports_the_apps_result(
             "data": {},
         }
         app = AppCommandQueue(settings.db_path)  # the kiosk app's side
+        app.put("not-a-uuid", "lock", {}, datetime.now(UTC) + timedelta(minutes=1))
+        app.complete("not-a-uuid", "done")  # a row no backend command made: skipped, no crash
         assert wait_for(lambda: app.get(str(fresh.id)) is not None, 10)
         taken = app.next_pending()
         assert taken.name == "print_test_page"
