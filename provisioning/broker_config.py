@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from provisioning.broker import DEFAULT_TLS_PORT, BrokerConfig, write_deployment
-from provisioning.ca import INGEST_CN, CAError, FleetCA, ca_passphrase
+from provisioning.ca import INGEST_CN, WEB_CN, CAError, FleetCA, ca_passphrase
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--service",
         action="append",
         default=None,
-        help=f"a backend service identity, fleet.<name> (repeat; default {INGEST_CN})",
+        help=f"a backend service identity, fleet.<name> (repeat; default {INGEST_CN} and {WEB_CN})",
     )
     parser.add_argument(
         "--credentials-dir", type=Path, help="also issue each service's certificate and key here"
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             port=args.port,
             bind=args.bind,
             persistence_dir=args.persistence_dir,
-            services=tuple(args.service or (INGEST_CN,)),
+            services=tuple(args.service or (INGEST_CN, WEB_CN)),
             plain_loopback_port=args.plain_loopback_port,
         )
         issued = write_deployment(

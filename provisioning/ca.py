@@ -71,6 +71,7 @@ MIN_PASSPHRASE_LEN = 16
 # a kiosk can never be issued a certificate that the broker would take for ingest.
 SERVICE_CN_PATTERN = re.compile(r"fleet\.[a-z0-9][a-z0-9.-]{1,60}")
 INGEST_CN = "fleet.ingest"
+WEB_CN = "fleet.web"  # the web process: publishes remote commands only
 BROKER_CN = "fleet.broker"
 BACKEND_CN = "fleet.backend"
 

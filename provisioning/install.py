@@ -50,10 +50,16 @@ FLEET_DATABASE_URL=sqlite:////var/lib/govkiosk-fleet/fleet.db
 FLEET_HTTP_HOST=127.0.0.1
 FLEET_HTTP_PORT=8000
 FLEET_MQTT_URL=mqtts://127.0.0.1:8883
-# ingest's files, loaded by systemd from /etc/govkiosk/tls/ingest (LoadCredential=tls:...)
+# The services' broker identities, written by `fleet-broker-config --credentials-dir
+# /etc/govkiosk/tls/services` and loaded by systemd (LoadCredential=tls:...).
+# ingest (fleet-ingest.service): fleet.ingest
 FLEET_MQTT_CA_FILE=/run/credentials/fleet-ingest.service/tls_ca.crt
 FLEET_MQTT_CERT_FILE=/run/credentials/fleet-ingest.service/tls_fleet.ingest.crt
 FLEET_MQTT_KEY_FILE=/run/credentials/fleet-ingest.service/tls_fleet.ingest.key
+# the web process's command publisher (fleet-serve.service): fleet.web, its own identity
+FLEET_MQTT_PUBLISHER_CA_FILE=/run/credentials/fleet-serve.service/tls_ca.crt
+FLEET_MQTT_PUBLISHER_CERT_FILE=/run/credentials/fleet-serve.service/tls_fleet.web.crt
+FLEET_MQTT_PUBLISHER_KEY_FILE=/run/credentials/fleet-serve.service/tls_fleet.web.key
 """
 
 
@@ -170,7 +176,7 @@ def plan(roles: Iterable[str], programs: Path | None = None) -> list[Action]:
             Action("dir", str(ETC / "tls"), mode=0o750),
             Action(
                 "dir",
-                str(ETC / "tls" / "ingest"),
+                str(ETC / "tls" / "services"),
                 "ingest's ca.crt, fleet.ingest.crt/.key (fleet-broker-config --credentials-dir)",
                 mode=0o700,
             ),

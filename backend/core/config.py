@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from mqtt.client import BrokerUrl
+from mqtt.client import BrokerUrl, TlsFiles
 from mqtt.settings import MqttClientSettings
 
 
@@ -104,6 +104,26 @@ class Settings(MqttClientSettings):
         default_factory=socket.gethostname,
         description="FLEET_PUBLISHER_NAME: the web process's MQTT client id is fleet-web-{name}",
     )
+    # The web process's own broker identity (fleet.web) where the broker requires certificates:
+    # with use_username_as_clientid, sharing ingest's certificate would disconnect ingest.
+    mqtt_publisher_ca_file: Path | None = Field(
+        default=None, description="FLEET_MQTT_PUBLISHER_CA_FILE (default FLEET_MQTT_CA_FILE)"
+    )
+    mqtt_publisher_cert_file: Path | None = Field(
+        default=None, description="FLEET_MQTT_PUBLISHER_CERT_FILE: fleet.web's certificate"
+    )
+    mqtt_publisher_key_file: Path | None = Field(
+        default=None, description="FLEET_MQTT_PUBLISHER_KEY_FILE: its private key"
+    )
+
+    @property
+    def publisher_tls(self) -> TlsFiles:
+        """The web publisher's TLS files; never ingest's client certificate (see above)."""
+        return TlsFiles(
+            self.mqtt_publisher_ca_file or self.mqtt_ca_file,
+            self.mqtt_publisher_cert_file,
+            self.mqtt_publisher_key_file,
+        )
 
     # Government services (catalog, citizens, applications): see backend/gov/.
     data_dir: Path = Field(

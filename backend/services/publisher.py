@@ -38,10 +38,16 @@ class CommandPublisher:
             settings.broker,
             session=Session(session_expiry_s=0),  # nothing is ever queued for us
             name=f"publisher[{self.client_id}]",
-            tls=settings.tls,
+            tls=settings.publisher_tls,
         )
         self._lock = threading.Lock()
         self._started = False
+        self._misconfigured = (
+            "FLEET_MQTT_PUBLISHER_CERT_FILE and _KEY_FILE are not set: the web process needs its "
+            "own broker identity (fleet.web from fleet-broker-config); ingest's would be cut off"
+            if settings.mqtt_cert_file and not settings.mqtt_publisher_cert_file
+            else None
+        )
 
     def _ensure_started(self) -> None:
         with self._lock:
@@ -51,6 +57,8 @@ class CommandPublisher:
 
     def publish(self, topic: str, payload: bytes, *, expiry_s: int) -> None:
         """QoS 1 with the MQTT 5 Message Expiry Interval; raises PublishError."""
+        if self._misconfigured:
+            raise PublishError(self._misconfigured)
         self._ensure_started()
         if not self.connection.wait_connected(CONNECT_TIMEOUT_S):
             raise PublishError(f"the broker {self.connection.url} is not reachable")

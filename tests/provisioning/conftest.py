@@ -38,6 +38,7 @@ class TlsBroker:
     broker: LocalBroker
     config: BrokerConfig
     ingest: ServiceCredentials
+    web: ServiceCredentials
     workdir: Path
 
     @property
@@ -72,6 +73,8 @@ class TlsBroker:
             "FLEET_MQTT_CA_FILE": str(ingest.ca_file),
             "FLEET_MQTT_CERT_FILE": str(ingest.cert_file),
             "FLEET_MQTT_KEY_FILE": str(ingest.key_file),
+            "FLEET_MQTT_PUBLISHER_CERT_FILE": str(self.web.cert_file),
+            "FLEET_MQTT_PUBLISHER_KEY_FILE": str(self.web.key_file),
             "KIOSK_MQTT_URL": self.broker.url,
         }
         if kiosk_tls is not None:
@@ -94,10 +97,10 @@ def tls_broker(tmp_path: Path, fleet_ca: FleetCA) -> Iterator[TlsBroker]:
         log_dest="stderr",
     )
     (tmp_path / "broker-lib").mkdir()
-    (ingest,) = write_deployment(fleet_ca, cfg, credentials_dir=tmp_path / "services")
+    ingest, web = write_deployment(fleet_ca, cfg, credentials_dir=tmp_path / "services")
     broker = LocalBroker(tmp_path / "broker", cfg.port, config_text=render_conf(cfg), tls=True)
     broker.start()
-    yield TlsBroker(fleet_ca, broker, cfg, ingest, tmp_path)
+    yield TlsBroker(fleet_ca, broker, cfg, ingest, web, tmp_path)
     broker.stop()
 
 

@@ -162,3 +162,61 @@ def test_a_client_rejects_a_broker_its_ca_did_not_sign(tls_broker: TlsBroker, tm
     client = probe(tls_broker.port, wrong_trust, "kiosk-a")
     assert not accepted(client)
     assert isinstance(client.error, ssl.SSLCertVerificationError)
+
+
+def test_the_web_publisher_has_its_own_identity_and_may_only_send_commands(
+    tls_broker: TlsBroker,
+) -> None:
+    from backend.core.config import Settings
+    from backend.services.publisher import CommandPublisher
+
+    a_tls, _ = tls_broker.enrol("kiosk-a")
+    kiosk = probe(tls_broker.port, a_tls, "kiosk-a")
+    kiosk.client.subscribe("kiosk/kiosk-a/commands", 1)
+    ingest = probe(tls_broker.port, tls_broker.ingest_tls, "fleet-ingest-1")
+    ingest.client.subscribe("$share/ingest/kiosk/+/events", 1)
+    web_tls = TlsFiles(tls_broker.ca.cert_path, tls_broker.web.cert_file, tls_broker.web.key_file)
+    snoop = probe(tls_broker.port, web_tls, "fleet-web-snoop")
+    snoop.client.subscribe("kiosk/+/events", 1)
+    assert accepted(kiosk) and accepted(ingest) and accepted(snoop)
+    time.sleep(0.3)
+
+    env = tls_broker.env("sqlite://")
+    settings = Settings(
+        mqtt_url=env["FLEET_MQTT_URL"],
+        mqtt_ca_file=env["FLEET_MQTT_CA_FILE"],
+        mqtt_cert_file=env["FLEET_MQTT_CERT_FILE"],
+        mqtt_key_file=env["FLEET_MQTT_KEY_FILE"],
+        mqtt_publisher_cert_file=env["FLEET_MQTT_PUBLISHER_CERT_FILE"],
+        mqtt_publisher_key_file=env["FLEET_MQTT_PUBLISHER_KEY_FILE"],
+    )
+    publisher = CommandPublisher(settings)
+    try:
+        publisher.publish("kiosk/kiosk-a/commands", b"print_test_page", expiry_s=60)
+        assert wait_for(lambda: ("kiosk/kiosk-a/commands", b"print_test_page") in kiosk.messages, 5)
+        kiosk.publish("kiosk/kiosk-a/events", b"an event")
+        assert wait_for(lambda: ("kiosk/kiosk-a/events", b"an event") in ingest.messages, 5)
+        time.sleep(0.3)
+        assert ingest.client.is_connected()  # the publisher did not take ingest's place
+        assert snoop.messages == []  # fleet.web reads nothing of the kiosks'
+    finally:
+        publisher.close()
+        for p in (kiosk, ingest, snoop):
+            p.stop()
+
+
+def test_the_web_publisher_refuses_to_borrow_ingests_certificate(tls_broker: TlsBroker) -> None:
+    import pytest
+
+    from backend.core.config import Settings
+    from backend.services.publisher import CommandPublisher, PublishError
+
+    ingest = tls_broker.ingest_tls
+    settings = Settings(
+        mqtt_url=tls_broker.broker.url,
+        mqtt_ca_file=ingest.ca_file,
+        mqtt_cert_file=ingest.cert_file,
+        mqtt_key_file=ingest.key_file,
+    )
+    with pytest.raises(PublishError, match="own broker identity"):
+        CommandPublisher(settings).publish("kiosk/kiosk-a/commands", b"x", expiry_s=60)

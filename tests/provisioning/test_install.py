@@ -61,7 +61,7 @@ def test_a_staging_install_renders_units_for_this_machines_programs(tmp_path: Pa
     assert (units / "kiosk-ui.service").exists() == (BIN / "kiosk").exists()
     assert (tmp_path / "etc/govkiosk/kiosk.env").stat().st_mode & 0o777 == 0o640
     assert (tmp_path / "etc/govkiosk/fleet.env").stat().st_mode & 0o777 == 0o600
-    assert (tmp_path / "etc/govkiosk/tls/ingest").stat().st_mode & 0o777 == 0o700
+    assert (tmp_path / "etc/govkiosk/tls/services").stat().st_mode & 0o777 == 0o700
     # A second run keeps the operator's settings.
     (tmp_path / "etc/govkiosk/kiosk.env").write_text("KIOSK_ID=kiosk-hall-07\n")
     assert main(["kiosk", "--root", str(tmp_path)]) == 0
