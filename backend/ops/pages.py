@@ -43,6 +43,7 @@ from backend.services import health as health_service
 from backend.services import regions as regions_service
 from backend.services import users as users_service
 from backend.services.auth import Principal
+from provisioning import enrolment_qr
 
 router = APIRouter(include_in_schema=False)
 HERE = Path(__file__).parent
@@ -54,6 +55,7 @@ STATIC = {
     "ops.css": HERE / "static" / "ops.css",
 }
 PAGE_SIZE = 100
+MAX_CODES_AT_ONCE = 100  # a sheet for a technician's week of installs
 LOGIN_CSRF_COOKIE = "fleet_login_csrf"
 LOGIN_MAX_FAILURES = 5  # wrong passwords for one user name within LOGIN_LOCKOUT: wait
 LOGIN_LOCKOUT = timedelta(minutes=15)
@@ -478,8 +480,10 @@ def create_code(
     site: Annotated[str, Form(max_length=200)],
     region_code: Annotated[str, Form(max_length=12)],
     ttl_hours: Annotated[float | None, Form(gt=0, le=24 * 30)] = None,
+    count: Annotated[int, Form(ge=1, le=MAX_CODES_AT_ONCE)] = 1,
     csrf: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
+    """One code, or a sheet of them for a technician's week (each with its QR, shown once)."""
     check_csrf(me, csrf)
     region_code = region_code.strip()
     if not regions_service.known(region_code):
@@ -492,11 +496,15 @@ def create_code(
             region_code=region_code,
             status_code=422,
         )
-    ttl = timedelta(hours=ttl_hours or request.app.state.settings.enrol_code_ttl_hours)
+    settings = request.app.state.settings
+    ttl = timedelta(hours=ttl_hours or settings.enrol_code_ttl_hours)
     try:
-        new = enrolment_service.create_code(
-            session, site=site, region_code=region_code, ttl=ttl, created_by=me.actor
-        )
+        made = [
+            enrolment_service.create_code(
+                session, site=site, region_code=region_code, ttl=ttl, created_by=me.actor
+            )
+            for _ in range(count)
+        ]
     except ValueError as err:
         return _enrolment(request, session, me, error=str(err), status_code=422)
     audit.record(
@@ -504,11 +512,20 @@ def create_code(
         actor=me.actor,
         action="enrolment.code_created",
         target=f"region:{region_code}",
-        detail={"site": new.site, "expires_at": new.expires_at.isoformat()},
+        detail={"site": made[0].site, "count": count, "expires_at": made[0].expires_at.isoformat()},
     )
     session.commit()
-    qr = segno.make(new.code, error="m")
-    return _enrolment(request, session, me, new=new, qr_svg=qr.svg_inline(scale=6, dark="#111827"))
+    # make_qr: a short text would otherwise become a Micro QR, which kiosk cameras do not read.
+    sheet = [
+        (new, segno.make_qr(enrolment_qr.payload(new.code, settings.public_base_url), error="m"))
+        for new in made
+    ]
+    return _enrolment(
+        request,
+        session,
+        me,
+        new_codes=[(new, qr.svg_inline(scale=4, dark="#111827")) for new, qr in sheet],
+    )
 
 
 @router.post("/ops/enrolment/retire", response_class=HTMLResponse)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import segno
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
@@ -12,11 +13,12 @@ from sqlalchemy.orm import Session
 from backend.api.main import create_app
 from backend.core.config import Settings
 from backend.services import audit
+from provisioning import enrolment_qr
 from provisioning.ca import make_csr, new_key
 from tests.backend.ops.conftest import CSRF, login
 from tests.kiosk_identity import fleet_ca
 
-CODE = re.compile(r'id="code-text">([A-Z2-9]{4}(?:-[A-Z2-9]{4}){3})<')
+CODE = re.compile(r'class="code code-text">([A-Z2-9]{4}(?:-[A-Z2-9]{4}){3})<')
 
 
 def test_a_code_is_shown_once_with_a_qr_and_enrols_a_kiosk(
@@ -40,8 +42,13 @@ def test_a_code_is_shown_once_with_a_qr_and_enrols_a_kiosk(
         )
         assert made.status_code == 200
         code = CODE.search(made.text).group(1)
-        qr = made.text.split('id="code-qr">')[1]
+        qr = made.text.split('class="qr">')[1]
         assert qr.lstrip().startswith("<svg") and "</svg>" in qr  # inline SVG, no image request
+        # What the QR says is what `kioskctl enrol --scan` reads: the code and this backend.
+        expected = segno.make_qr(
+            enrolment_qr.payload(code, ops_settings.public_base_url), error="m"
+        ).svg_inline(scale=4, dark="#111827")
+        assert qr.lstrip().startswith(expected)
         assert "北京市东城区" in made.text
         listed = client.get("/ops/enrolment").text
         assert "东城区政务服务中心 2 楼" in listed and code not in listed  # shown once only
@@ -107,3 +114,33 @@ def test_bad_input_is_refused_and_nothing_is_stored(
     login(ops_client, "tech1")
     assert ops_client.get("/ops/enrolment").status_code == 403
     assert CSRF  # the pattern the log-in helper uses
+
+
+def test_a_sheet_of_codes_for_a_week_of_installs(
+    ops_client: TestClient, users: dict, fleet_db: Engine
+) -> None:
+    csrf = login(ops_client, "operator1")
+    sheet = ops_client.post(
+        "/ops/enrolment/codes",
+        data={
+            "site": "朝阳区各街道便民服务中心",
+            "region_code": "110105",
+            "count": "12",
+            "csrf": csrf,
+        },
+    )
+    assert sheet.status_code == 200
+    codes = CODE.findall(sheet.text)
+    assert len(codes) == 12 == len(set(codes)) == sheet.text.count('class="qr"><svg')
+    assert "打印注册单" in sheet.text
+    with fleet_db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM enrolment_codes")).scalar_one() == 12
+        logged = conn.execute(
+            text("SELECT detail FROM audit_log WHERE action = 'enrolment.code_created'")
+        ).scalar_one()
+    assert '"count": 12' in str(logged) or "'count': 12" in str(logged)
+    too_many = ops_client.post(
+        "/ops/enrolment/codes",
+        data={"site": "x", "region_code": "110105", "count": "500", "csrf": csrf},
+    )
+    assert too_many.status_code == 422
