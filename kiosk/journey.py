@@ -179,6 +179,9 @@ class Journey:
         self.locked = False
         self.broken: dict[str, str] = {}  # device -> fault code
         self.visit: Visit | None = None
+        # Anyone may read the guides without a card (办事指南); applying needs the card.
+        self.browsing = False
+        self.browsing_item: ServiceItem | None = None
         self.last_activity = clock()
         self.listeners: list[Callable[[Journey], None]] = []
         self.on_clear: list[Callable[[], None]] = []
@@ -249,21 +252,27 @@ class Journey:
 
     def countdown(self) -> int | None:
         """Seconds left to show on the banner, or None when no countdown is due."""
-        if not self.in_session or self.screen is Screen.READING:
+        if not (self.in_session or self.browsing) or self.screen is Screen.READING:
             return None
         left = self.idle_remaining()
         return max(0, int(left + 0.999)) if left <= self.countdown_s else None
 
     def tick(self) -> None:
         """Called about once a second: ends an idle session."""
-        if self.in_session and self.screen is not Screen.READING and self.idle_remaining() <= 0:
+        if self.idle_remaining() > 0:
+            return
+        if self.in_session and self.screen is not Screen.READING:
             self.end("idle_timeout")
+        elif self.browsing:
+            self.stop_browsing()
 
     # -- card --------------------------------------------------------------------------
 
     def card_inserted(self) -> bool:
         """A card went in; True if the app should read it now."""
         self.touch()
+        if self.browsing:  # a card put in while reading the guides starts a session
+            self.stop_browsing()
         if self.screen is not Screen.ATTRACT or self.locked or self.broken_essential():
             return False
         self.visit = Visit(session_id=uuid.uuid4(), started=self.clock())
@@ -365,8 +374,29 @@ class Journey:
 
     def go_home(self) -> None:
         self.touch()
-        if self.in_session and self.screen not in (Screen.READING, Screen.FACE, Screen.REFERRED):
+        if self.browsing:
+            self.stop_browsing()
+        elif self.in_session and self.screen not in (Screen.READING, Screen.FACE, Screen.REFERRED):
             self._go(Screen.HOME)
+
+    def browse(self) -> None:
+        """查看办事指南 from the attract screen, without a card: catalog and guides only."""
+        self.touch()
+        if self.screen is Screen.ATTRACT and not self.locked and not self.in_session:
+            self.browsing, self.browsing_item = True, None
+            self._go(Screen.CATALOG)
+
+    def stop_browsing(self) -> None:
+        self.browsing, self.browsing_item = False, None
+        self.elderly = False
+        self._clear_screens()
+        if self.screen in (Screen.CATALOG, Screen.GUIDE):
+            self._go(Screen.ATTRACT)
+
+    @property
+    def current_item(self) -> ServiceItem | None:
+        """The item whose guide is shown: the citizen's, or the passer-by's."""
+        return self.visit.item if self.visit is not None else self.browsing_item
 
     def toggle_elderly(self) -> None:
         self.touch()
@@ -375,15 +405,20 @@ class Journey:
 
     def open_catalog(self) -> None:
         self.touch()
-        if self.in_session:
+        if self.in_session or self.browsing:
             self._go(Screen.CATALOG)
 
     def choose_item(self, code: str) -> None:
         self.touch()
         item = self.catalog.item(code)
-        if self.visit is None or item is None:
+        if item is None:
             return
-        self.visit.item = item
+        if self.visit is not None:
+            self.visit.item = item
+        elif self.browsing:
+            self.browsing_item = item
+        else:
+            return
         self._go(Screen.GUIDE)
 
     def start_application(self) -> None:

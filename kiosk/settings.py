@@ -55,7 +55,9 @@ class KioskAppSettings(BaseSettings):
     fullscreen: bool = Field(default=False, description="KIOSK_FULLSCREEN")
     command_poll_s: float = Field(default=2.0, gt=0, description="KIOSK_COMMAND_POLL_S")
     catalog_sync_s: float = Field(default=600.0, gt=0, description="KIOSK_CATALOG_SYNC_S")
-    health_interval_s: float = Field(default=10.0, gt=0, description="KIOSK_HEALTH_POLL_S")
+    device_poll_s: float = Field(
+        default=10.0, gt=0, description="KIOSK_DEVICE_POLL_S: seconds between device health probes"
+    )
     verify_url: str = Field(
         default="https://zwfw.example.gov.cn/verify/",
         description="KIOSK_VERIFY_URL: prefix of the receipt's QR link",

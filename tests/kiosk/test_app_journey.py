@@ -153,6 +153,9 @@ def test_apply_print_rate_then_idle_timeout_forgets_the_citizen(
     assert kiosk.journey.visit is None
     assert kiosk.app._reference is None and kiosk.app._latest_frame is None
     assert kiosk.widget("face", "preview").texture is None
+    # Nothing but the kiosk's database was written (no face frame, no card photo).
+    data_dir = kiosk.app.settings.data_dir
+    assert {p.name for p in data_dir.iterdir()} <= {"kiosk.db", "kiosk.db-wal", "kiosk.db-shm"}
     gc.collect()
     alive = [o for o in gc.get_objects() if isinstance(o, CardIdentity)]
     assert alive == [], "a CardIdentity outlived the session"
@@ -286,6 +289,12 @@ def test_technician_pin_opens_maintenance_and_prints_a_test_page(kiosk: KioskDri
     report = kiosk.widget("maintenance", "report").text
     assert "终端编号：test-kiosk-01" in report
     assert "待上报事件：" in report and "软件版本：" in report and "消息代理：未连接" in report
+    kiosk.press_text("设备自检")
+    assert kiosk.until(lambda: len(kiosk.app.selftest_results) == 4, 10)
+    kiosk.pump(0.3)
+    report = kiosk.widget("maintenance", "report").text
+    assert "摄像头：正常 (640x480)" in report and "人脸识别：正常" in report
+    assert "打印机：正常 (ok" in report and "读卡器：正常" in report
     kiosk.shot("maintenance")
     jobs = len(kiosk.emulator.receipts)
     kiosk.press(kiosk.widget("maintenance", "test_page"))
@@ -307,4 +316,21 @@ def test_sim_keys_play_the_citizen(kiosk: KioskDriver) -> None:
     key("f1")
     kiosk.wait_screen("home")
     key("f4")
+    kiosk.wait_screen("attract")
+
+
+def test_guides_can_be_read_without_a_card(kiosk: KioskDriver) -> None:
+    kiosk.press(kiosk.widget("attract", "browse"))
+    kiosk.wait_screen("catalog")
+    kiosk.shot("browse-catalog")
+    kiosk.press(kiosk.widget("catalog", "tab_life_event"))
+    kiosk.press_text("出生一件事")
+    kiosk.press_text("出生医学证明")
+    kiosk.wait_screen("guide")
+    kiosk.shot("browse-guide")
+    apply = kiosk.widget("guide", "apply")
+    assert apply.disabled and apply.text == "插入身份证或社保卡后可在本机申请"
+    kiosk.app.sim_action("card", "genuine")
+    kiosk.wait_screen("home")
+    kiosk.app.sim_action("remove")
     kiosk.wait_screen("attract")

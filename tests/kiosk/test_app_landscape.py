@@ -133,6 +133,16 @@ def test_the_other_screens_fit_a_horizontal_screen(landscape: KioskDriver) -> No
     kiosk.app.sim_action("remove")
     kiosk.wait_screen("attract")
 
+    kiosk.app.hardware.sim_camera.present("holder")
+    kiosk.app.sim_action("card", "genuine")
+    kiosk.wait_screen("home")
+    kiosk.press(kiosk.widget("home", "ask"))
+    kiosk.wait_screen("ask")
+    assert kiosk.until(lambda: kiosk.journey.notice == "ask.offline", 10)
+    kiosk.shot("ask-offline")
+    kiosk.app.sim_action("remove")
+    kiosk.wait_screen("attract")
+
     kiosk.journey.lock()
     kiosk.wait_screen("out_of_service")
     kiosk.shot("out-of-service")
@@ -141,6 +151,9 @@ def test_the_other_screens_fit_a_horizontal_screen(landscape: KioskDriver) -> No
 
     kiosk.journey.enter_maintenance()
     kiosk.wait_screen("maintenance")
+    kiosk.press_text("设备自检")
+    assert kiosk.until(lambda: len(kiosk.app.selftest_results) == 4, 10)
+    kiosk.pump(0.3)
     kiosk.shot("maintenance")
     kiosk.journey.leave_maintenance()
     kiosk.wait_screen("attract")

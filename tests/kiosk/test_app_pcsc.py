@@ -7,6 +7,7 @@ and the challenge-response go through pyscard and pcscd as on a kiosk.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,12 +25,17 @@ from tests.kiosk.conftest import KioskDriver
 def pcscd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PcscdDaemon]:
     if find_pcscd() is None:
         pytest.skip("pcscd is not installed")
+    previous = os.environ.get("PCSCLITE_CSOCK_NAME")
     try:
         daemon = start_private_pcscd(Path(tmp_path_factory.mktemp("pcscd")))
     except RuntimeError as err:
         pytest.skip(str(err))
     yield daemon
     daemon.stop()
+    if previous is None:
+        os.environ.pop("PCSCLITE_CSOCK_NAME", None)
+    else:
+        os.environ["PCSCLITE_CSOCK_NAME"] = previous
 
 
 @pytest.fixture

@@ -275,3 +275,60 @@ def test_catalog_sync_keeps_the_cache_when_offline(tmp_path: Path) -> None:
     backend.online = True
     journey.sync_catalog(results.append)  # same ETag: 304
     assert results[-1] is True and journey.catalog_cache.etag() == '"v42"'
+
+
+def test_card_pulled_out_during_the_read_leaves_nothing(
+    tmp_path: Path, reader: SimCardReader
+) -> None:
+    journey = make_journey(tmp_path, FakeBackend())
+    assert journey.card_inserted()
+    identity = reader.read_identity()
+    journey.card_removed()  # before the read's result came back
+    assert journey.screen is Screen.ATTRACT and journey.visit is None
+    journey.card_read(identity)  # the late result is ignored
+    assert journey.screen is Screen.ATTRACT and journey.visit is None
+    assert events(journey) == []
+
+
+def test_a_lock_waits_for_the_citizen_at_the_screen(tmp_path: Path, reader: SimCardReader) -> None:
+    journey = make_journey(tmp_path, FakeBackend())
+    to_home(journey, reader)
+    journey.lock()
+    assert journey.screen is Screen.HOME, "ops never cut a citizen's session short"
+    journey.card_removed()
+    assert journey.screen is Screen.OUT_OF_SERVICE and journey.notice == "oos.locked"
+    assert not journey.card_inserted()
+
+
+def test_elderly_mode_ends_with_the_session(tmp_path: Path, reader: SimCardReader) -> None:
+    journey = make_journey(tmp_path, FakeBackend())
+    to_home(journey, reader)
+    journey.toggle_elderly()
+    assert journey.elderly
+    journey.end("completed")
+    assert not journey.elderly
+
+
+def test_anyone_may_read_the_guides_without_a_card(tmp_path: Path, reader: SimCardReader) -> None:
+    clock = Clock()
+    journey = make_journey(tmp_path, FakeBackend(), clock=clock, idle_timeout_s=60, countdown_s=10)
+    journey.browse()
+    assert journey.screen is Screen.CATALOG and journey.browsing and not journey.in_session
+    journey.choose_item(ITEM)
+    assert journey.screen is Screen.GUIDE and journey.current_item.code == ITEM
+    journey.start_application()
+    assert journey.screen is Screen.GUIDE, "applying needs the card"
+    clock.now += 55
+    assert journey.countdown() == 5
+    clock.now += 6
+    journey.tick()
+    assert (
+        journey.screen is Screen.ATTRACT and not journey.browsing and journey.current_item is None
+    )
+    journey.browse()
+    journey.choose_item(ITEM)
+    assert journey.card_inserted(), "a card put in while browsing starts a session"
+    assert journey.screen is Screen.READING and not journey.browsing
+    journey.card_read(reader.read_identity())
+    assert journey.current_item is None
+    assert [k for k, _ in events(journey)] == ["session.started", "card.read"]

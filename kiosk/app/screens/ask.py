@@ -2,27 +2,47 @@
 
 from __future__ import annotations
 
+from kivy.properties import NumericProperty
+
 from kiosk.app.screens.base import KioskScreen, fill_list
 from kiosk.strings import t
 
-TOPICS = ("身份证", "社保", "公积金", "医保", "户籍", "营业执照")
+TOPICS = tuple(f"ask.topic.{n}" for n in range(1, 7))  # keys: the words are the queries
 
 
 class AskScreen(KioskScreen):
+    page = NumericProperty(0)
+
     def on_kv_post(self, base_widget: object) -> None:
         from kivy.factory import Factory
 
-        for topic in TOPICS:
+        for key in TOPICS:
+            topic = t(key)
             button = Factory.LightButton(text=topic, halign="center")
-            button.bind(on_release=lambda _b, q=topic: self.journey.search_faq(q))
+            button.bind(on_release=lambda _b, q=topic: self.search(q))
             self.ids.topics.add_widget(button)
+
+    def search(self, topic: str) -> None:
+        self.page = 0
+        self.journey.search_faq(topic)
+
+    def turn(self, delta: int) -> None:
+        self.page += delta
+        self.refresh()
 
     def refresh(self) -> None:
         visit = self.journey.visit
         answers = visit.faq if visit else []
-        rows = [(f"问：{a.get('question', '')}\n答：{a.get('answer', '')}", None) for a in answers]
-        fill_list(self.ids.rows, rows, 0, self.page_size(self.list_room()))
+        rows = [
+            (t("ask.entry", question=a.get("question", ""), answer=a.get("answer", "")), None)
+            for a in answers
+        ]
+        # An answer takes several lines: one per page on a horizontal screen or in the
+        # elderly mode, two otherwise.
+        size = 1 if (self.app.landscape or self.journey.elderly) else 2
+        self.page, _pages = fill_list(self.ids.rows, rows, self.page, size)
         self.ids.notice.text = t(self.journey.notice) if self.journey.notice else ""
 
     def clear(self) -> None:
         self.ids.rows.clear_widgets()
+        self.page = 0

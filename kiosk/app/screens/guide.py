@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 from kiosk.app.screens.base import KioskScreen
-from kiosk.strings import t
-
-TYPE_NAMES = {
-    "01": "行政许可",
-    "05": "行政给付",
-    "07": "行政确认",
-    "10": "其他行政权力",
-    "20": "公共服务",
-}
+from kiosk.strings import has, t
 
 
 class GuideScreen(KioskScreen):
     def refresh(self) -> None:
-        visit = self.journey.visit
-        if visit is None or visit.item is None:
+        item = self.journey.current_item
+        if item is None:
             return
-        item = visit.item
         catalog = self.journey.catalog
         if item.promised_days is None:
             limit = t("common.none")
@@ -35,7 +26,7 @@ class GuideScreen(KioskScreen):
             visits = t("guide.visits_n", n=item.visits)
         rows = [
             (t("guide.department"), catalog.department_name(item.department)),
-            (t("guide.type"), TYPE_NAMES.get(str(item.type), str(item.type or t("common.none")))),
+            (t("guide.type"), self.type_name(item)),
             (t("guide.time_limit"), limit),
             (t("guide.fee"), item.fee or t("guide.free")),
             (t("guide.where"), item.location or t("common.none")),
@@ -49,8 +40,19 @@ class GuideScreen(KioskScreen):
         self.ids.name.text = item.name
         self.ids.facts.text = "\n".join(f"{label}：{value}" for label, value in rows)
         self.ids.materials.text = f"{t('guide.materials')}：\n{materials or t('common.none')}"
-        self.ids.apply.disabled = not item.kiosk_apply
-        self.ids.apply.text = t("guide.apply") if item.kiosk_apply else t("guide.not_online")
+        browsing = self.journey.visit is None
+        self.ids.apply.disabled = browsing or not item.kiosk_apply
+        if not item.kiosk_apply:
+            self.ids.apply.text = t("guide.not_online")
+        else:
+            self.ids.apply.text = t("guide.insert_card") if browsing else t("guide.apply")
+
+    @staticmethod
+    def type_name(item: object) -> str:
+        """事项类型 as the guide names it, else from the national codes (01 行政许可 ...)."""
+        name = item.raw.get("type_name")  # type: ignore[attr-defined]
+        key = f"guide.type.{item.type}"  # type: ignore[attr-defined]
+        return name or (t(key) if has(key) else t("common.none"))
 
     def clear(self) -> None:
         self.ids.name.text = self.ids.facts.text = self.ids.materials.text = ""
