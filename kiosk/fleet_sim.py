@@ -401,7 +401,7 @@ class SimKiosk:
                     service=item_name,
                     applicant=identity.name,
                     submitted_at=datetime.now(UTC),
-                    verify_url=f"https://zwfw.example.gov.cn/verify/{receipt}",
+                    verify_url=f"https://zwfw.example.gov.cn/app/#/applications/{receipt}",
                 )
             )
             outcome = "printed"

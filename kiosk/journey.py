@@ -154,7 +154,7 @@ class Journey:
         idle_timeout_s: float = 60.0,
         countdown_s: float = 10.0,
         max_face_attempts: int = 3,
-        verify_url: str = "https://zwfw.example.gov.cn/verify/",
+        receipt_url: str = "https://zwfw.example.gov.cn/app/#/applications/",
         technician_serials: frozenset[str] = frozenset(),
     ) -> None:
         self.kiosk_id = kiosk_id
@@ -169,7 +169,7 @@ class Journey:
         self.idle_timeout_s = idle_timeout_s
         self.countdown_s = countdown_s
         self.max_face_attempts = max_face_attempts
-        self.verify_url = verify_url
+        self.receipt_url = receipt_url
         self.technician_serials = technician_serials
 
         self.screen = Screen.ATTRACT
@@ -530,7 +530,7 @@ class Journey:
             service=transaction.item_name,
             applicant=self.visit.identity.name,
             submitted_at=transaction.submitted_at,
-            verify_url=self.verify_url + transaction.receipt_no,
+            verify_url=self.receipt_url + transaction.receipt_no,
         )
 
     def receipt_printed(

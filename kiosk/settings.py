@@ -58,9 +58,12 @@ class KioskAppSettings(BaseSettings):
     device_poll_s: float = Field(
         default=10.0, gt=0, description="KIOSK_DEVICE_POLL_S: seconds between device health probes"
     )
-    verify_url: str = Field(
-        default="https://zwfw.example.gov.cn/verify/",
-        description="KIOSK_VERIFY_URL: prefix of the receipt's QR link",
+    receipt_url: str = Field(
+        default="https://zwfw.example.gov.cn/app/#/applications/",
+        description=(
+            "KIOSK_RECEIPT_URL: prefix of the receipt's QR link, followed by the receipt number:"
+            " the mini-app's progress page for it (the citizen logs in to see it)"
+        ),
     )
 
     @field_validator("id")

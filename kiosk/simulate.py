@@ -109,7 +109,7 @@ def play_visit(
             service=visit.item_name,
             applicant=identity.name,
             submitted_at=now,
-            verify_url=f"https://zwfw.example.gov.cn/verify/{receipt}",
+            verify_url=f"https://zwfw.example.gov.cn/app/#/applications/{receipt}",
         )
     )
     record(

@@ -158,7 +158,9 @@ def read_identity(
     _authenticate(transport, issuer_key, record, holder_file, photo, challenge())
     identity = _to_identity(record, photo)
     check_validity(identity.valid_from, identity.valid_until, today())
-    logger.info("card read and authenticated: %s", identity)
+    # repr() now: a log record keeps its arguments (Kivy's LoggerHistory keeps the last 100),
+    # and the object would keep the citizen's data alive after the session.
+    logger.info("card read and authenticated: %s", repr(identity))
     return identity
 
 

@@ -63,6 +63,7 @@ from kiosk.settings import KioskAppSettings
 from kiosk.strings import t
 from mqtt.device_health import DeviceHealthStore
 from mqtt.outbox import Outbox, open_kiosk_db
+from mqtt.systemd_notify import Watchdog
 
 logger = logging.getLogger(__name__)
 
@@ -172,7 +173,7 @@ class KioskApp(App):
             idle_timeout_s=settings.idle_timeout_s,
             countdown_s=settings.countdown_s,
             max_face_attempts=settings.max_face_attempts,
-            verify_url=settings.verify_url,
+            receipt_url=settings.receipt_url,
             technician_serials=settings.technician_serials,
         )
         self.journey.listeners.append(lambda _j: self.render())
@@ -192,6 +193,7 @@ class KioskApp(App):
         return root
 
     def on_start(self) -> None:
+        self._watchdog = Watchdog()  # systemd (kiosk-ui.service): ready once drawn, then pings
         self.hardware.start()
         self._health_worker.submit(self._open_health)
         self._open_commands()
@@ -204,7 +206,7 @@ class KioskApp(App):
         Clock.schedule_interval(self._update_preview, 1 / 10)
         Clock.schedule_once(lambda _dt: self.journey.sync_catalog(), 0)
         Clock.schedule_once(lambda _dt: self.poll_health(), 0.5)
-        Clock.schedule_once(lambda _dt: self.first_frame.set(), 0)
+        Clock.schedule_once(lambda _dt: self._first_frame_drawn(), 0)
         self.render()
 
     def on_stop(self) -> None:
@@ -258,7 +260,12 @@ class KioskApp(App):
             "" if left is None else t("banner.countdown", seconds=left)
         )
 
+    def _first_frame_drawn(self) -> None:
+        self.first_frame.set()
+        self._watchdog.ready("attract screen shown")
+
     def _tick(self, _dt: float) -> None:
+        self._watchdog.ping()  # from Kivy's own clock: a frozen UI stops the pings
         self.journey.tick()
         self._show_countdown()
         self.root_widget.clock_text = datetime.now().strftime("%Y-%m-%d %H:%M")

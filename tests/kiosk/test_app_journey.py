@@ -80,7 +80,7 @@ def test_apply_print_rate_then_idle_timeout_forgets_the_citizen(
     printed = "\n".join(job.lines)
     assert "居民身份证换领" in printed and "申请人：张*" in printed
     assert receipt_no in printed.replace("\n", "").replace(" ", "")
-    assert list(job.qr_codes) == [f"https://zwfw.example.gov.cn/verify/{receipt_no}"]
+    assert list(job.qr_codes) == [f"https://zwfw.example.gov.cn/app/#/applications/{receipt_no}"]
     assert job.cuts >= 1
 
     # 我要评: a low rating asks for reasons
