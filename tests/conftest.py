@@ -22,6 +22,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from backend.core import migrate
 from backend.core.db import make_engine
+from devices.card.private_pcscd import VPCD_DRIVER, PcscdDaemon, can_isolate, find_pcscd
 from mqtt.broker import LocalBroker, free_port
 
 REPO = Path(__file__).resolve().parent.parent
@@ -233,3 +234,41 @@ def fleet(tmp_path: Path, broker: LocalBroker, fleet_db_url: str) -> Iterator[Pr
     procs = Processes(tmp_path, env)
     yield procs
     procs.stop_all()
+
+
+# --- PC/SC: one private pcscd per test process ---------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pcscd_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PcscdDaemon]:
+    """The controller of this session's private pcscd (not started yet)."""
+    pcscd = find_pcscd()
+    if pcscd is None:
+        pytest.skip("pcscd is not installed (Debian package pcscd)")
+    if not VPCD_DRIVER.exists():
+        pytest.skip(f"vpcd driver missing at {VPCD_DRIVER} (Debian package vsmartcard-vpcd)")
+    isolated = can_isolate()
+    if isolated:
+        root = tmp_path_factory.mktemp("pcscd")
+        daemon = PcscdDaemon(root, pcscd, isolated=True)
+        # libpcsclite reads this once per process, at its first call.
+        previous = os.environ.get("PCSCLITE_CSOCK_NAME")
+        os.environ["PCSCLITE_CSOCK_NAME"] = str(daemon.socket_path)
+    else:
+        if Path("/run/pcscd/pcscd.comm").exists():
+            pytest.skip("cannot run a private pcscd (needs root and unshare) beside the system one")
+        daemon = PcscdDaemon(tmp_path_factory.mktemp("pcscd"), pcscd, isolated=False)
+        previous = os.environ.get("PCSCLITE_CSOCK_NAME")
+    yield daemon
+    daemon.stop()
+    if previous is None:
+        os.environ.pop("PCSCLITE_CSOCK_NAME", None)
+    else:
+        os.environ["PCSCLITE_CSOCK_NAME"] = previous
+
+
+@pytest.fixture
+def pcscd_with_vpcd(pcscd_daemon: PcscdDaemon) -> PcscdDaemon:
+    """A running private pcscd whose only reader is vpcd."""
+    pcscd_daemon.ensure(with_vpcd=True)
+    return pcscd_daemon

@@ -1,45 +1,26 @@
 """One journey with the real PC/SC stack: a private pcscd, the vpcd reader, the virtual card.
 
 The app's simulated reader is swapped for ``PcscCardReader`` (demo issuer key)
-for this test; the card is the same demo card, served over vpcd, so the read
+for this test, on the test process's one private pcscd (tests/conftest.py); the card is the same demo card, served over vpcd, so the read
 and the challenge-response go through pyscard and pcscd as on a kiosk.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from devices.card.auth import IssuerKey
 from devices.card.demo import make_demo_card
-from devices.card.private_pcscd import PcscdDaemon, find_pcscd, start_private_pcscd
+from devices.card.private_pcscd import PcscdDaemon
 from devices.card.virtual_card import VirtualCard
 from tests.kiosk.conftest import KioskDriver
 
 
-@pytest.fixture(scope="module")
-def pcscd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PcscdDaemon]:
-    if find_pcscd() is None:
-        pytest.skip("pcscd is not installed")
-    previous = os.environ.get("PCSCLITE_CSOCK_NAME")
-    try:
-        daemon = start_private_pcscd(Path(tmp_path_factory.mktemp("pcscd")))
-    except RuntimeError as err:
-        pytest.skip(str(err))
-    yield daemon
-    daemon.stop()
-    if previous is None:
-        os.environ.pop("PCSCLITE_CSOCK_NAME", None)
-    else:
-        os.environ["PCSCLITE_CSOCK_NAME"] = previous
-
-
 @pytest.fixture
-def pcsc_reader(kiosk_app: Any, pcscd: PcscdDaemon) -> Iterator[Any]:
+def pcsc_reader(kiosk_app: Any, pcscd_with_vpcd: PcscdDaemon) -> Iterator[Any]:
     from devices.card.pcsc import PcscCardReader
 
     reader = PcscCardReader(IssuerKey.demo(), poll_interval=0.1)
@@ -53,10 +34,10 @@ def pcsc_reader(kiosk_app: Any, pcscd: PcscdDaemon) -> Iterator[Any]:
 
 
 def test_a_session_over_pcscd_and_the_virtual_card(
-    kiosk: KioskDriver, pcsc_reader: Any, pcscd: PcscdDaemon
+    kiosk: KioskDriver, pcsc_reader: Any, pcscd_with_vpcd: PcscdDaemon
 ) -> None:
     before = len(kiosk.outbox())
-    card = VirtualCard(make_demo_card("genuine"), port=pcscd.vpcd_port)
+    card = VirtualCard(make_demo_card("genuine"), port=pcscd_with_vpcd.vpcd_port)
     card.insert()
     try:
         kiosk.wait_screen("home", timeout=30)
