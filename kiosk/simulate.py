@@ -33,6 +33,8 @@ class Visit:
     # The demo card's holder (张三) in data/citizens/citizens.json: the visit plays a kiosk
     # that had an online, vouched session (application.submitted carries citizen_id).
     citizen_id: str = "7b0c0a46-0b8f-4d3e-9d1e-1c2f3a4b5c01"
+    # The receipt's QR: this prefix and the receipt number (the mini-app's progress page).
+    receipt_url: str = "https://zwfw.example.gov.cn/app/#/applications/"
 
 
 @dataclass
@@ -109,7 +111,7 @@ def play_visit(
             service=visit.item_name,
             applicant=identity.name,
             submitted_at=now,
-            verify_url=f"https://zwfw.example.gov.cn/app/#/applications/{receipt}",
+            verify_url=visit.receipt_url + receipt,
         )
     )
     record(

@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from kiosk.journal import Journal  # noqa: E402
-from kiosk.simulate import SimulatedKiosk, play_visit  # noqa: E402
+from kiosk.simulate import SimulatedKiosk, Visit, play_visit  # noqa: E402
 from mqtt.broker import LocalBroker, free_port, port_open  # noqa: E402
 from mqtt.device_health import DeviceHealthStore  # noqa: E402
 from mqtt.outbox import Outbox  # noqa: E402
@@ -50,8 +50,9 @@ def pick_port(preferred: int) -> int:
 OPS_TOKEN: list[str] = []  # the demo's operator token: /api/v1/ops needs a role
 
 
-def get_json(url: str) -> dict:
-    headers = {"Authorization": f"Bearer {OPS_TOKEN[0]}"} if OPS_TOKEN else {}
+def get_json(url: str, token: str | None = None) -> dict:
+    token = token or (OPS_TOKEN[0] if OPS_TOKEN else None)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     with urllib.request.urlopen(
         urllib.request.Request(url, headers=headers), timeout=2
     ) as response:
@@ -152,6 +153,10 @@ def main() -> int:
             env=env, check=True, capture_output=True, text=True,
         )  # fmt: skip
         OPS_TOKEN.append(token.stdout.strip())
+        reviewer = subprocess.run(
+            [*fleet_cli, "create-token", "--role", "reviewer", "--name", "demo-reviewer"],
+            env=env, check=True, capture_output=True, text=True,
+        ).stdout.strip()  # fmt: skip
         print(f"demo: starting the backend on {api} (serve + ingest) and kiosk agent {KIOSK_ID}")
         start("serve", "fleet-backend", "serve", "--host", "127.0.0.1", "--port", str(api_port))
         start("ingest", "fleet-backend", "ingest")
@@ -166,7 +171,8 @@ def main() -> int:
         journal = Journal(db, outbox)
         kiosk = SimulatedKiosk.open(DeviceHealthStore(db), journal)
         print("demo: a citizen inserts a card, verifies their face, applies, prints, rates …")
-        events = play_visit(kiosk, journal, KIOSK_ID, datetime.now(UTC))
+        visit = Visit(receipt_url=f"{api}/app/#/applications/")
+        events = play_visit(kiosk, journal, KIOSK_ID, datetime.now(UTC), visit)
         print("demo: the receipt the kiosk printed (simulated printer):")
         print("  " + kiosk.printer.as_text().strip().replace("\n", "\n  "))
         kiosk.close()
@@ -183,6 +189,15 @@ def main() -> int:
             print(
                 f"  seq {item['seq']:>2}  {NAMES.get(item['kind'], item['kind'])}  ({item['kind']})"
             )
+        receipt = next(
+            json.loads(e.body)["receipt_no"] for e in events if e.kind == "application.submitted"
+        )
+        application_url = f"{api}/api/v1/review/applications/{receipt}"
+        wait("the application", lambda: get_json(application_url, reviewer), 30)
+        application = get_json(application_url, reviewer)
+        print(f"demo: application {receipt} ({application['item_name']}), as the backend has it:")
+        for step in application["history"]:
+            print(f"  {step['state_name']}  ({step['actor']}: {step['reason']})")
         print()
         print(f"  API docs:        {api}/docs")
         print(f"  Kiosks (JSON):   {api}/api/v1/ops/kiosks")
@@ -192,7 +207,9 @@ def main() -> int:
             f"  Mini-app:        {api}/app/   (phone 13800138000 张三 11010519491231002X; "
             f"SMS codes in {env['FLEET_DEV_OUTBOX_DIR']}/sms.jsonl)"
         )
+        print(f"  Reviewer API:    {api}/api/v1/review/applications   (bearer token {reviewer})")
         print(f"  MQTT broker:     {broker.url}")
+        print("  Touch screen:    .venv/bin/kiosk --sim   (on a display; F1 inserts the demo card)")
         print(f"  Logs:            {logs}/")
         if args.once:
             return 0
