@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pytest
+from playwright.sync_api import Browser, sync_playwright
 from sqlalchemy import Engine, text
 
 from mqtt.outbox import Outbox
@@ -77,3 +79,22 @@ def push_and_break(
     )
     assert stored(fleet_db) == N  # none lost, none duplicated (the id is the key)
     assert stored_ids_by_seq(fleet_db, KIOSK) == ids  # the kiosk's order is kept
+
+
+CHROMIUM_ARGS = [  # Debian's chromium, headless, on a machine whose network is closed
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's chromium driven by Playwright (never ``playwright install``: no downloads)."""
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

@@ -14,12 +14,10 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from sqlalchemy import Engine, text
 
 from mqtt.broker import free_port
@@ -29,25 +27,9 @@ BIN = Path(sys.executable).parent
 ARTIFACTS = REPO / "test-artifacts"
 PASSWORD = "correct-horse-battery"
 OFFLINE_AFTER_S = 6
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 STEADY = "k110101-0001"  # 北京市东城区: the technician's region
 OTHER = "k320102-0001"  # 南京市玄武区
 DOOMED = "k110102-0001"  # 北京市西城区: SIGKILLed during the test
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _cli(env: dict[str, str], *argv: str, stdin: str | None = None) -> subprocess.CompletedProcess:
