@@ -23,6 +23,10 @@ logger = logging.getLogger(__name__)
 class SmsProvider(Protocol):
     def send_code(self, phone: str, code: str, ttl_s: int) -> None: ...
 
+    def send_text(self, phone: str, text: str) -> None:
+        """A notice to the citizen (a receipt the kiosk could not print)."""
+        ...
+
 
 class NotificationProvider(Protocol):
     def notify(self, citizen_id: str, title: str, body: str, reference: str | None) -> None: ...
@@ -63,8 +67,12 @@ class DevSmsProvider:
         self.file.append({"phone": phone, "code": code, "text": text})
         logger.info("development SMS to %s written to %s", mask_phone(phone), self.file.path)
 
+    def send_text(self, phone: str, text: str) -> None:
+        self.file.append({"phone": phone, "text": text})
+        logger.info("development SMS notice to %s written to %s", mask_phone(phone), self.file.path)
+
     def latest_code(self, phone: str) -> str | None:
-        codes = [r["code"] for r in self.file.read() if r["phone"] == phone]
+        codes = [r["code"] for r in self.file.read() if r["phone"] == phone and r.get("code")]
         return codes[-1] if codes else None
 
 

@@ -1,7 +1,9 @@
 """The government-service side of ingest: kiosk applications and ratings become rows.
 
 Called by the pipeline inside the batch's transaction, for the
-``application.submitted`` and ``rating.submitted`` events of the batch. Each
+``application.submitted``, ``rating.submitted`` and ``receipt.printed`` events
+of the batch (a receipt the printer could not print goes to the citizen by
+SMS and in the inbox: backend/services/receipts.py). Each
 event runs in its own savepoint: if one fails unexpectedly it is logged and
 skipped, and the event itself stays stored (its application can be rebuilt
 from it), so no single event can wedge ingest or lose the others. Both steps
@@ -22,12 +24,17 @@ from sqlalchemy.orm import Session
 
 from backend.core.config import Settings, get_settings
 from backend.gov import keys as gov_keys
-from backend.gov.providers import NotificationProvider, notification_provider
-from backend.services import applications, ratings
+from backend.gov.providers import (
+    NotificationProvider,
+    SmsProvider,
+    notification_provider,
+    sms_provider,
+)
+from backend.services import applications, ratings, receipts
 
 logger = logging.getLogger(__name__)
 
-KINDS = ("application.submitted", "rating.submitted")
+KINDS = ("application.submitted", "rating.submitted", "receipt.printed")
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,7 @@ class GovIngest:
     resolver: applications.Resolver
     notifier: NotificationProvider | None
     rectification_days: int = 5
+    sms: SmsProvider | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> GovIngest:
@@ -66,6 +74,7 @@ class GovIngest:
             resolver=applications.Resolver(keys=keys, unseal=unseal),
             notifier=notification_provider(settings.dev_outbox_dir),
             rectification_days=settings.rectification_working_days,
+            sms=sms_provider(settings.dev_outbox_dir),
         )
 
 
@@ -96,6 +105,14 @@ def apply(session: Session, gov: GovIngest, events: list[GovEvent]) -> None:
                         ts=event.ts,
                         body=event.body,
                         rectification_days=gov.rectification_days,
+                    )
+                elif event.kind == "receipt.printed":
+                    receipts.deliver_unprinted_receipt(
+                        session,
+                        keys=gov.resolver.keys,
+                        sms=gov.sms,
+                        notifier=gov.notifier,
+                        body=event.body,
                     )
         except (OperationalError, InterfaceError, DisconnectionError):
             raise  # the database is away: the whole batch is retried later

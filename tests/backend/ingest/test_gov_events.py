@@ -11,10 +11,17 @@ import pytest
 from sqlalchemy import func, select
 
 from backend.gov.keys import load_sealing_key, sealing_public_key_pem
-from backend.gov.providers import DevNotificationProvider
+from backend.gov.providers import DevNotificationProvider, DevSmsProvider
 from backend.ingest.gov_events import GovIngest
 from backend.ingest.pipeline import Raw, store_batch
-from backend.models import Application, DeadLetter, Event, Rating, RectificationTask
+from backend.models import (
+    Application,
+    DeadLetter,
+    Event,
+    Notification,
+    Rating,
+    RectificationTask,
+)
 from backend.services.applications import Resolver
 from mqtt.contract import Channel, encode, make_envelope, topic
 from provisioning import sealing
@@ -39,6 +46,7 @@ def ingest(gov: Gov) -> GovIngest:
         resolver=Resolver(keys=gov.keys, unseal=lambda token: sealing.unseal(key, token)),
         notifier=DevNotificationProvider(gov.settings.dev_outbox_dir),
         rectification_days=5,
+        sms=DevSmsProvider(gov.settings.dev_outbox_dir),
     )
 
 
@@ -153,3 +161,40 @@ def test_kiosk_ratings_are_stored_once_and_bad_ones_open_a_task(
         assert rating.citizen_id == ZHANG_SAN["id"] and rating.department_code == "rsj"
         assert session.scalar(select(func.count()).select_from(RectificationTask)) == 1
         assert session.scalar(select(func.count()).select_from(Event)) == 2
+
+
+def receipt_event(receipt: str, outcome: str) -> Raw:
+    body = {"document": "receipt", "reference": receipt, "outcome": outcome}
+    env = make_envelope(KIOSK, "receipt.printed", body, ts=T0, seq=2)
+    return Raw(topic(KIOSK, Channel.EVENTS), encode(env))
+
+
+def test_a_receipt_the_printer_could_not_print_reaches_the_citizen_once(
+    gov: Gov, ingest: GovIngest
+) -> None:
+    receipt = "K0001-20261123-0007"
+    paper_out = receipt_event(receipt, "out_of_paper")
+    store_batch(
+        gov.sessions(), [application_event(receipt, citizen_id=ZHANG_SAN["id"]), paper_out], ingest
+    )
+    store_batch(gov.sessions(), [paper_out], ingest)  # ack lost, sent again: no second SMS
+    sms = [r for r in DevSmsProvider(gov.settings.dev_outbox_dir).file.read() if "text" in r]
+    notices = [r for r in sms if receipt in r["text"]]
+    assert len(notices) == 1
+    assert notices[0]["phone"] == ZHANG_SAN["phone"] and "缺纸" in notices[0]["text"]
+    with gov.sessions()() as session:
+        inbox = session.scalars(
+            select(Notification).where(Notification.kind == "receipt_unprinted")
+        ).all()
+    assert [(n.citizen_id, n.reference) for n in inbox] == [(ZHANG_SAN["id"], receipt)]
+
+
+def test_a_printed_receipt_sends_nothing(gov: Gov, ingest: GovIngest) -> None:
+    receipt = "K0001-20261123-0008"
+    store_batch(
+        gov.sessions(),
+        [application_event(receipt, citizen_id=ZHANG_SAN["id"]), receipt_event(receipt, "printed")],
+        ingest,
+    )
+    sms = DevSmsProvider(gov.settings.dev_outbox_dir).file.read()
+    assert not any(receipt in r.get("text", "") for r in sms)
