@@ -82,6 +82,10 @@ class BackendClient(Protocol):
 
     def faq(self, query: str) -> list[dict[str, Any]]: ...
 
+    def ask_question(self, token: str, text: str) -> dict[str, Any]:
+        """A question the FAQ did not answer: a ticket for a department (its answer comes back)."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -92,7 +96,7 @@ class NoBackend:
         raise Offline("no backend configured (KIOSK_BACKEND_URL unset or kiosk not enrolled)")
 
     fetch_catalog = open_session = close_session = applications = _offline
-    licences = licence_document = faq = _offline
+    licences = licence_document = faq = ask_question = _offline
 
     def close(self) -> None:
         pass
@@ -189,3 +193,7 @@ class HttpBackendClient:
 
     def faq(self, query: str) -> list[dict[str, Any]]:
         return _items(self._request("GET", "/api/v1/faq", params={"q": query}).json())
+
+    def ask_question(self, token: str, text: str) -> dict[str, Any]:
+        path = "/api/v1/citizen/questions"
+        return self._request("POST", path, token=token, json={"text": text}).json()

@@ -42,6 +42,7 @@ from kiosk.catalog_cache import Catalog, CatalogCache, ServiceItem
 from kiosk.health_reporter import fault_code
 from kiosk.journal import Journal
 from kiosk.receipts import ReceiptNumbers
+from kiosk.strings import t
 from mqtt.contract.messages import ApplicationSubmitted
 
 logger = logging.getLogger(__name__)
@@ -637,6 +638,34 @@ class Journey:
                 self._go(Screen.ASK, "ask.offline" if results is None else None)
 
         self._online(lambda: self.backend.faq(query), found)
+
+    def ask_staff(self, topic: str) -> None:
+        """没找到答案: a ticket for the department; the answer reaches the citizen later.
+
+        Chinese cannot be typed here, so the topic the citizen looked up says what it is
+        about; the answer comes back in the mini-app's messages (and the backend's notice).
+        """
+        self.touch()
+        visit = self.visit
+        if visit is None or not topic:
+            return
+        text = t("ask.staff_question", topic=topic)
+
+        def sent(answer: dict[str, Any] | None) -> None:
+            if self.screen is Screen.ASK:
+                self._go(Screen.ASK, "ask.offline" if answer is None else "ask.sent")
+
+        def send() -> None:
+            if visit.backend is None:  # the session could not be opened: offline or refused
+                sent(None)
+                return
+            token = visit.backend.token
+            self._online(lambda: self.backend.ask_question(token, text), sent)
+
+        if visit.backend is None:
+            self._open_backend_session_then(send)
+        else:
+            send()
 
     # -- rate -----------------------------------------------------------------------------
 

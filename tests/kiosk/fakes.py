@@ -23,6 +23,7 @@ class FakeBackend:
         self.closed: list[str] = []
         self.licence_list = licences or []
         self.catalog: CatalogFetch | None = None
+        self.questions: list[tuple[str, str]] = []  # (token, text) asked of the departments
 
     def _check(self) -> None:
         if not self.online:
@@ -82,6 +83,11 @@ class FakeBackend:
     def faq(self, query: str) -> list[dict[str, Any]]:
         self._check()
         return [{"question": f"{query}怎么办？", "answer": "请携带身份证到窗口办理。"}]
+
+    def ask_question(self, token: str, text: str) -> dict[str, Any]:
+        self._check()
+        self.questions.append((token, text))
+        return {"id": f"Q{len(self.questions):04d}", "text": text, "state": "routed"}
 
     def close(self) -> None:
         pass

@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
 
 from backend.core import migrate
 from backend.gov.keys import load_sealing_key
@@ -195,6 +196,15 @@ def test_online_journey_against_the_real_backend(
     kiosk.pump(0.3)
     kiosk.shot("ask")
     assert any(t.startswith("问：") and "社保" in t for t in kiosk.texts())
+    # ... no answer that fits: the question goes to the department as a ticket
+    kiosk.press(kiosk.widget("ask", "ask_staff"))
+    assert kiosk.until(lambda: journey.notice == "ask.sent", 10)
+    kiosk.shot("ask-sent")
+    engine = create_engine(backend.db_url)
+    with engine.connect() as conn:
+        asked = conn.execute(text("SELECT citizen_id, text, state FROM questions")).all()
+    engine.dispose()
+    assert [(c, "社保" in q) for c, q, _state in asked] == [(CITIZEN_ID, True)]
 
     kiosk.app.sim_action("remove")
     kiosk.wait_screen("attract")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kivy.properties import NumericProperty
+from kivy.properties import NumericProperty, StringProperty
 
 from kiosk.app.screens.base import KioskScreen, fill_list
 from kiosk.strings import t
@@ -12,6 +12,7 @@ TOPICS = tuple(f"ask.topic.{n}" for n in range(1, 7))  # keys: the words are the
 
 class AskScreen(KioskScreen):
     page = NumericProperty(0)
+    topic = StringProperty("")  # the last topic looked up: what a question to staff is about
 
     def on_kv_post(self, base_widget: object) -> None:
         from kivy.factory import Factory
@@ -24,7 +25,11 @@ class AskScreen(KioskScreen):
 
     def search(self, topic: str) -> None:
         self.page = 0
+        self.topic = topic
         self.journey.search_faq(topic)
+
+    def ask_staff(self) -> None:
+        self.journey.ask_staff(self.topic)
 
     def turn(self, delta: int) -> None:
         self.page += delta
@@ -46,3 +51,4 @@ class AskScreen(KioskScreen):
     def clear(self) -> None:
         self.ids.rows.clear_widgets()
         self.page = 0
+        self.topic = ""
