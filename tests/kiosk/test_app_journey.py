@@ -315,8 +315,10 @@ def test_sim_keys_play_the_citizen(kiosk: KioskDriver) -> None:
 
     key("f1")
     kiosk.wait_screen("home")
+    assert "张*，您好" in kiosk.texts()  # the demo card's holder, face matched
     key("f4")
     kiosk.wait_screen("attract")
+    assert kiosk.journey.visit is None  # the card out ends the session
 
 
 def test_guides_can_be_read_without_a_card(kiosk: KioskDriver) -> None:

@@ -64,9 +64,10 @@ def test_birth_date_and_sex_must_match_the_number() -> None:
 
 
 def test_validity_is_inclusive_at_both_ends() -> None:
-    check_validity(date(2020, 1, 1), date(2030, 1, 1), date(2020, 1, 1))
-    check_validity(date(2020, 1, 1), date(2030, 1, 1), date(2030, 1, 1))
-    check_validity(date(2020, 1, 1), None, date(2999, 1, 1))
+    # check_validity raises on a card outside its dates and returns None otherwise
+    assert check_validity(date(2020, 1, 1), date(2030, 1, 1), date(2020, 1, 1)) is None
+    assert check_validity(date(2020, 1, 1), date(2030, 1, 1), date(2030, 1, 1)) is None
+    assert check_validity(date(2020, 1, 1), None, date(2999, 1, 1)) is None  # long-term card
 
 
 def test_expired_and_not_yet_valid_have_their_own_keys() -> None:
