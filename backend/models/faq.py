@@ -36,6 +36,11 @@ class Question(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    @property
+    def answered_by_faq(self) -> bool:
+        """Answered at once from the knowledge base, not by a department."""
+        return self.faq_id is not None
+
 
 class QuestionHistory(Base):
     __tablename__ = "question_history"

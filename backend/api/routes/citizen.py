@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from backend.api.citizen_deps import CitizenDep, KeysDep, NotifierDep, SettingsDep
 from backend.api.deps import SessionDep
@@ -195,6 +195,8 @@ class QuestionRequest(BaseModel):
 
 
 class QuestionPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # read straight from a Question row
+
     id: str
     text: str
     item_code: str | None
@@ -475,20 +477,6 @@ def my_notifications(
     ]
 
 
-def _question_public(q: Any) -> QuestionPublic:
-    return QuestionPublic(
-        id=q.id,
-        text=q.text,
-        item_code=q.item_code,
-        department_code=q.department_code,
-        state=q.state,
-        answer=q.answer,
-        answered_by_faq=q.faq_id is not None,
-        created_at=q.created_at,
-        answered_at=q.answered_at,
-    )
-
-
 @router.post("/questions", response_model=QuestionPublic, status_code=201)
 def ask(
     session: SessionDep, ctx: CitizenDep, notifier: NotifierDep, body: QuestionRequest
@@ -505,7 +493,7 @@ def ask(
     except faq_service.QuestionRefused as err:
         session.rollback()
         raise HTTPException(err.status, detail=str(err)) from err
-    result = _question_public(question)
+    result = QuestionPublic.model_validate(question)
     _audit(session, ctx, "questions.ask")
     return result
 
@@ -513,7 +501,7 @@ def ask(
 @router.get("/questions", response_model=list[QuestionPublic])
 def my_questions(session: SessionDep, ctx: CitizenDep) -> list[QuestionPublic]:
     rows = faq_service.list_for_citizen(session, ctx.citizen.id)
-    result = [_question_public(q) for q in rows]
+    result = [QuestionPublic.model_validate(q) for q in rows]
     _audit(session, ctx, "questions.list", f"{len(rows)} rows")
     return result
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from backend.api.citizen_deps import KeysDep, NotifierDep
 from backend.api.deps import SessionDep, require_role
@@ -24,7 +24,7 @@ from backend.api.routes.citizen import (
     application_public,
 )
 from backend.gov import workflow
-from backend.models import ApiToken, Application, Question
+from backend.models import ApiToken, Application
 from backend.models.base import utcnow
 from backend.services import applications as applications_service
 from backend.services import citizen_audit
@@ -170,6 +170,8 @@ def match_application(
 
 
 class TicketPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # read straight from a Question row
+
     id: str
     text: str
     item_code: str | None
@@ -189,19 +191,6 @@ class AnswerRequest(BaseModel):
     answer: str = Field(min_length=2, max_length=4000)
 
 
-def _ticket(q: Question) -> TicketPublic:
-    return TicketPublic(
-        id=q.id,
-        text=q.text,
-        item_code=q.item_code,
-        department_code=q.department_code,
-        state=q.state,
-        answer=q.answer,
-        created_at=q.created_at,
-        answered_at=q.answered_at,
-    )
-
-
 QuestionId = Annotated[str, Path(min_length=36, max_length=36, pattern=r"^[0-9a-f-]{36}$")]
 
 
@@ -213,7 +202,8 @@ def list_questions(
     state: Annotated[Literal["open", "answered"] | None, Query()] = None,
 ) -> list[TicketPublic]:
     return [
-        _ticket(q) for q in faq_service.list_tickets(session, department=department, state=state)
+        TicketPublic.model_validate(q)
+        for q in faq_service.list_tickets(session, department=department, state=state)
     ]
 
 
@@ -232,7 +222,7 @@ def transfer_question(
     except faq_service.QuestionRefused as err:
         session.rollback()
         raise HTTPException(err.status, detail=str(err)) from err
-    result = _ticket(q)
+    result = TicketPublic.model_validate(q)
     session.commit()
     return result
 
@@ -252,7 +242,7 @@ def answer_question(
     except faq_service.QuestionRefused as err:
         session.rollback()
         raise HTTPException(err.status, detail=str(err)) from err
-    result = _ticket(q)
+    result = TicketPublic.model_validate(q)
     session.commit()
     return result
 

@@ -1,6 +1,7 @@
 // 在线申请, 我的办件 and 办件详情 (progress, with the reviewer's decisions as they arrive).
 
 import { api, go, poll, formatTime, stateTagType, CONCLUDED } from "./api.js";
+import { materialRows, missingMaterials } from "./materials.js";
 
 const { ref, reactive, computed, onMounted, onBeforeUnmount } = Vue;
 
@@ -74,20 +75,7 @@ export const Apply = {
         }
         item.value = guide;
         me.value = who;
-        // a valid e-licence of the right type meets its material (数据跑路, 群众少跑腿)
-        const usable = Object.fromEntries(
-          licences.filter((l) => l.status === "valid").map((l) => [l.type_code, l])
-        );
-        materials.value = guide.materials.map((m) => {
-          const licence = m.licence_type ? usable[m.licence_type] : null;
-          return reactive({
-            name: m.name,
-            required: m.required,
-            licence,
-            ready: false,
-            label: licence ? `电子证照 ${licence.title}` : [m.form, m.note].filter(Boolean).join(" · "),
-          });
-        });
+        materials.value = materialRows(guide.materials, licences);
       } catch (err) {
         error.value = err.message;
       }
@@ -95,8 +83,8 @@ export const Apply = {
 
     async function submit() {
       error.value = "";
-      const missing = materials.value.filter((m) => m.required && !m.licence && !m.ready);
-      if (missing.length) return (error.value = `请备齐材料：${missing.map((m) => m.name).join("、")}`);
+      const missing = missingMaterials(materials.value);
+      if (missing) return (error.value = missing);
       if (form.contact_phone && !/^1[3-9]\d{9}$/.test(form.contact_phone))
         return (error.value = "联系电话应为 11 位手机号");
       if (!promise.value) return (error.value = "请先勾选承诺");

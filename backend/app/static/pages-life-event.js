@@ -3,8 +3,9 @@
 // bundle number; items that must be done on site are listed with where to go.
 
 import { api, go, stateTagType } from "./api.js";
+import { materialRows, missingMaterials } from "./materials.js";
 
-const { ref, reactive, onMounted } = Vue;
+const { ref, onMounted } = Vue;
 
 export const LifeEvent = {
   props: ["params", "query"],
@@ -110,26 +111,16 @@ export const ApplyLifeEvent = {
           api("/api/v1/catalog/life-events/" + encodeURIComponent(props.params.code)),
           api("/api/v1/citizen/licences", { auth: true }),
         ]);
-        const usable = Object.fromEntries(licences.filter((l) => l.status === "valid").map((l) => [l.type_code, l]));
         event.value = e;
-        materials.value = e.materials.map((m) => {
-          const licence = m.licence_type ? usable[m.licence_type] : null;
-          return reactive({
-            name: m.name,
-            required: m.required,
-            licence,
-            ready: false,
-            label: licence ? `电子证照 ${licence.title}` : [m.form, m.note].filter(Boolean).join(" · "),
-          });
-        });
+        materials.value = materialRows(e.materials, licences);
       } catch (err) {
         error.value = err.message;
       }
     });
     async function submit() {
       error.value = "";
-      const missing = materials.value.filter((m) => m.required && !m.licence && !m.ready);
-      if (missing.length) return (error.value = `请备齐材料：${missing.map((m) => m.name).join("、")}`);
+      const missing = missingMaterials(materials.value);
+      if (missing) return (error.value = missing);
       if (contact.value && !/^1[3-9]\d{9}$/.test(contact.value)) return (error.value = "联系电话应为 11 位手机号");
       if (!promise.value) return (error.value = "请先勾选承诺");
       busy.value = true;
