@@ -62,7 +62,7 @@ def get_notifier(settings: SettingsDep) -> NotificationProvider:
 
 
 def get_sms(settings: SettingsDep) -> SmsProvider:
-    return sms_provider(settings.dev_outbox_dir)
+    return sms_provider(settings.dev_outbox_dir, settings.sms_gateway_url)
 
 
 KeysDep = Annotated[gov_keys.DataKeys, Depends(get_data_keys)]

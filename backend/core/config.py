@@ -153,6 +153,10 @@ class Settings(MqttClientSettings):
     login_lockout_minutes: float = Field(
         default=15, gt=0, le=24 * 60, description="FLEET_LOGIN_LOCKOUT_MINUTES"
     )
+    sms_gateway_url: str | None = Field(
+        default=None,
+        description="FLEET_SMS_GATEWAY_URL: POST {phone, text} here to send an SMS (unset: dev files)",
+    )
     dev_outbox_dir: Path = Field(
         default=Path("var/dev-outbox"),
         description="FLEET_DEV_OUTBOX_DIR: the development SMS and notification providers write here",

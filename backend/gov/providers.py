@@ -1,9 +1,12 @@
 """How a citizen is reached: SMS one-time codes and notifications, each behind a Protocol.
 
-Only development providers exist here: they append JSON lines to files in
+SMS goes to the province's SMS gateway over HTTP (``FLEET_SMS_GATEWAY_URL``:
+one JSON POST ``{"phone", "text"}`` per message, the shape most government SMS
+platforms' HTTP interfaces take or an adapter in front of them gives). Without
+a gateway, the development providers append JSON lines to files in
 ``FLEET_DEV_OUTBOX_DIR`` (``sms.jsonl``, ``notifications.jsonl``), where the
-tests and the demo read the codes. A real SMS gateway or push service is one
-more class with the same method, picked by :func:`sms_provider`.
+tests and the demo read the codes; the backend says so loudly in its log, so
+that nobody mistakes a file for a sent message.
 """
 
 from __future__ import annotations
@@ -12,8 +15,11 @@ import json
 import logging
 import threading
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
+
+import httpx
 
 from backend.core.privacy import mask_identity_numbers_in
 
@@ -96,8 +102,49 @@ class DevNotificationProvider:
         return self.file.read()
 
 
-def sms_provider(outbox_dir: Path) -> SmsProvider:
+class SmsUnavailable(Exception):
+    """The SMS gateway did not take the message: nothing was sent."""
+
+
+class HttpSmsGateway:
+    """The SMS gateway: one JSON POST per message; anything but 2xx is :class:`SmsUnavailable`."""
+
+    def __init__(self, url: str, *, timeout_s: float = 5.0, client: httpx.Client | None = None):
+        self.url = url
+        self.client = client or httpx.Client(timeout=timeout_s)
+
+    def send_code(self, phone: str, code: str, ttl_s: int) -> None:
+        self.send_text(
+            phone, f"【政务服务】您的验证码为{code}，{ttl_s // 60}分钟内有效。请勿泄露给他人。"
+        )
+
+    def send_text(self, phone: str, text: str) -> None:
+        try:
+            response = self.client.post(self.url, json={"phone": phone, "text": text})
+            response.raise_for_status()
+        except httpx.HTTPError as err:
+            raise SmsUnavailable(f"the SMS gateway did not take the message: {err}") from err
+        logger.info("SMS to %s sent through the gateway", mask_phone(phone))
+
+
+@cache
+def _gateway(url: str) -> HttpSmsGateway:
+    return HttpSmsGateway(url)  # one connection pool per process
+
+
+def sms_provider(outbox_dir: Path, gateway_url: str | None = None) -> SmsProvider:
+    if gateway_url:
+        return _gateway(gateway_url)
+    _warn_development_sms(Path(outbox_dir))
     return DevSmsProvider(outbox_dir)
+
+
+@cache
+def _warn_development_sms(outbox_dir: Path) -> None:
+    logger.warning(
+        "no FLEET_SMS_GATEWAY_URL: SMS are written to %s/sms.jsonl, NOT sent (development only)",
+        outbox_dir,
+    )
 
 
 def notification_provider(outbox_dir: Path) -> NotificationProvider:

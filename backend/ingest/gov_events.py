@@ -74,7 +74,7 @@ class GovIngest:
             resolver=applications.Resolver(keys=keys, unseal=unseal),
             notifier=notification_provider(settings.dev_outbox_dir),
             rectification_days=settings.rectification_working_days,
-            sms=sms_provider(settings.dev_outbox_dir),
+            sms=sms_provider(settings.dev_outbox_dir, settings.sms_gateway_url),
         )
 
 

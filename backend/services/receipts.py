@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.gov.keys import DataKeys
-from backend.gov.providers import NotificationProvider, SmsProvider
+from backend.gov.providers import NotificationProvider, SmsProvider, SmsUnavailable
 from backend.models import Citizen, Notification
 from backend.services import applications, notifications
 
@@ -69,5 +69,8 @@ def deliver_unprinted_receipt(
     )
     citizen = session.get(Citizen, application.citizen_id)
     if sms is not None and keys is not None and citizen is not None and citizen.phone_enc:
-        sms.send_text(keys.decrypt(citizen.phone_enc), text)
+        try:
+            sms.send_text(keys.decrypt(citizen.phone_enc), text)
+        except SmsUnavailable as err:  # the inbox message stands: the mini-app still shows it
+            logger.warning("unprinted receipt %s: SMS not sent: %s", application.receipt_no, err)
     return True

@@ -23,6 +23,7 @@ from backend.api.citizen_deps import (
     sms_policy,
 )
 from backend.api.deps import SessionDep
+from backend.gov.providers import SmsUnavailable
 from backend.services import citizen_audit
 from backend.services import citizens as citizens_service
 
@@ -93,6 +94,10 @@ def request_code(
         ttl = citizens_service.request_code(session, keys, sms, sms_policy(settings), body.phone)
     except citizens_service.CitizenRefused as err:
         raise _refused(err) from err
+    except SmsUnavailable as err:  # nothing was sent: the code is not kept, the limit not spent
+        raise HTTPException(
+            503, detail={"reason": "sms_unavailable", "message": "短信暂时无法发送，请稍后再试"}
+        ) from err
     session.commit()
     return CodeSent(sent=True, expires_in_s=ttl)
 
