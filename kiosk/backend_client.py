@@ -58,6 +58,9 @@ class CitizenSession:
     citizen_id: str
     id_number_masked: str
     phone_masked: str | None
+    # Names this session in the events sent for the citizen (citizen_session): the backend
+    # accepts an application or rating for the citizen only with a session it issued to us.
+    session_ref: str | None = None
 
     def __repr__(self) -> str:
         return f"CitizenSession(citizen_id={self.citizen_id!r}, token=<hidden>)"
@@ -176,6 +179,7 @@ class HttpBackendClient:
             citizen_id=str(citizen.get("id", "")),
             id_number_masked=str(citizen.get("id_number_masked", "")),
             phone_masked=citizen.get("phone_masked"),
+            session_ref=data.get("session_ref") or None,
         )
 
     def close_session(self, token: str) -> None:

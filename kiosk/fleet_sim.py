@@ -51,11 +51,12 @@ from devices.health import DeviceHealth
 from devices.printer import SimulatedPrinter, application_receipt, printer_test_page
 from kiosk.health_reporter import HealthReporter
 from kiosk.journal import Journal
-from kiosk.simulate import Visit, receipt_number
+from kiosk.simulate import Visit
 from mqtt.agent.agent import Agent
 from mqtt.agent.app_commands import AppCommand, AppCommandQueue
 from mqtt.agent.config import AgentSettings
 from mqtt.contract import ContractError
+from mqtt.contract.receipts import receipt_number
 from mqtt.device_health import DeviceHealthStore
 from mqtt.outbox import Outbox, open_kiosk_db
 from mqtt.settings import MqttClientSettings

@@ -515,7 +515,11 @@ class Journey:
         once the contract carries these fields."""
         fields = ApplicationSubmitted.model_fields
         if visit.backend is not None and visit.backend.citizen_id and "citizen_id" in fields:
-            return {"citizen_id": visit.backend.citizen_id}
+            # The session the backend issued to this kiosk is what proves the citizen is here.
+            reference = {"citizen_id": visit.backend.citizen_id}
+            if visit.backend.session_ref:
+                reference["citizen_session"] = visit.backend.session_ref
+            return reference
         key = self.catalog.sealing_public_key_pem
         if key and "applicant_sealed" in fields and visit.identity is not None:
             from provisioning.sealing import seal
@@ -695,6 +699,8 @@ class Journey:
         if target is not None:
             body.update(item_code=target.item_code[:64], receipt_no=target.receipt_no)
             target.rated = True
+        if visit.backend is not None and visit.backend.session_ref:
+            body["citizen_session"] = visit.backend.session_ref
         self._record("rating.submitted", body, f"评价：{level}")
         visit.rating_target = None
         self._go(Screen.THANKS)

@@ -5,17 +5,17 @@ across the fleet (ids are unique, enrolment sees to it), the date and a
 per-day sequence kept in the kiosk's SQLite file make it unique across
 restarts. The sequence is taken in its own committed transaction before the
 application is journalled: a crash between the two leaves a gap, never a
-duplicate. The format is that of ``kiosk.simulate.receipt_number``.
+duplicate. The format is the contract's (``mqtt/contract/receipts.py``): ingest refuses
+a number that is not the sending kiosk's.
 """
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 
 import sqlite_utils
 
-from kiosk.simulate import receipt_number
+from mqtt.contract.receipts import receipt_number
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS receipt_sequence (
@@ -23,18 +23,6 @@ CREATE TABLE IF NOT EXISTS receipt_sequence (
     last INTEGER NOT NULL
 );
 """
-
-MAX_LENGTH = 64  # the contract's Code
-LONG_ID_PREFIX = "K"
-
-
-def kiosk_part(kiosk_id: str) -> str:
-    """The kiosk id as it appears in a number; ids too long to fit are replaced by a
-    stable 12-hex digest (still unique in practice, and the id travels in the envelope)."""
-    if len(kiosk_id) + len("-yyyymmdd-") + 6 <= MAX_LENGTH:
-        return kiosk_id
-    return LONG_ID_PREFIX + hashlib.sha256(kiosk_id.encode()).hexdigest()[:12]
-
 
 class ReceiptNumbers:
     def __init__(self, db: sqlite_utils.Database, kiosk_id: str) -> None:
@@ -54,4 +42,4 @@ class ReceiptNumbers:
             (last,) = self.db.execute(
                 "SELECT last FROM receipt_sequence WHERE day = ?", (day,)
             ).fetchone()
-        return receipt_number(kiosk_part(self.kiosk_id), now, last)
+        return receipt_number(self.kiosk_id, now, last)

@@ -19,6 +19,7 @@ from devices.card.sim import SimCardReader
 from devices.printer import SimulatedPrinter, application_receipt
 from kiosk.health_reporter import HealthReporter
 from kiosk.journal import Journal
+from mqtt.contract.receipts import receipt_number
 from mqtt.device_health import DeviceHealthStore
 from mqtt.outbox import OutboxEvent
 
@@ -52,11 +53,6 @@ class SimulatedKiosk:
 
     def close(self) -> None:
         self.reader.stop()
-
-
-def receipt_number(kiosk_id: str, now: datetime, sequence: int) -> str:
-    """A receipt number made on the kiosk at once, valid offline: kiosk, date, sequence."""
-    return f"{kiosk_id.upper()}-{now:%Y%m%d}-{sequence:04d}"
 
 
 def play_visit(

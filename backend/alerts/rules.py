@@ -123,6 +123,20 @@ def _disk(k: KioskFacts, s: Settings, now: datetime) -> Condition | None:
     )
 
 
+def _clock(k: KioskFacts, s: Settings, now: datetime) -> Condition | None:
+    """The kiosk's clock is wrong: its timestamps order nothing beyond the allowed skew,
+    its receipts carry the wrong date, and its signed requests are refused."""
+    skew = (k.health or {}).get("clock_skew_s")
+    if not isinstance(skew, int | float) or abs(skew) <= s.alert_clock_skew_s:
+        return None
+    direction = "快" if skew > 0 else "慢"
+    return Condition(
+        "warning",
+        f"终端时钟{direction} {abs(skew):.0f} 秒（允许 {s.alert_clock_skew_s:.0f} 秒），请检查时间同步",
+        float(skew),
+    )
+
+
 RULES: list[Rule] = [
     Rule("offline", "终端离线", _offline),
     Rule("paper", "打印纸", _paper),
@@ -131,5 +145,6 @@ RULES: list[Rule] = [
     Rule("face_failure_rate", "人脸核验失败率高", _face),
     Rule("outbox_backlog", "事件积压", _backlog),
     Rule("disk", "磁盘将满", _disk),
+    Rule("clock", "终端时钟偏差", _clock),
 ]
 RULE_TITLES = {r.name: r.title for r in RULES}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
@@ -63,6 +64,11 @@ class Settings(MqttClientSettings):
     )
     alert_interval_s: float = Field(
         default=15, ge=0, description="FLEET_ALERT_INTERVAL_S: rule evaluation period (0: off)"
+    )
+    alert_clock_skew_s: float = Field(
+        default=120,
+        gt=0,
+        description="FLEET_ALERT_CLOCK_SKEW_S: a kiosk clock off by more than this raises an alert",
     )
     alert_offline_after_s: float = Field(
         default=300, gt=0, description="FLEET_ALERT_OFFLINE_AFTER_S: silent this long = offline"
@@ -163,6 +169,18 @@ class Settings(MqttClientSettings):
     )
     rectification_working_days: int = Field(
         default=5, ge=1, le=15, description="FLEET_RECTIFICATION_WORKING_DAYS: 差评 fix deadline"
+    )
+    max_clock_skew_s: float = Field(
+        default=300,
+        ge=5,
+        le=86400,
+        description="FLEET_MAX_CLOCK_SKEW_S: a kiosk timestamp further ahead of the backend's "
+        "clock than this is replaced by the time of receipt (and the kiosk gets a clock alert)",
+    )
+    require_enrolment: Literal["auto", "true", "false"] = Field(
+        default="auto",
+        description="FLEET_REQUIRE_ENROLMENT: messages from kiosk ids that are not enrolled "
+        "become dead letters and create no kiosk; auto = once any kiosk is enrolled",
     )
 
     @field_validator("broker_public_url")

@@ -44,9 +44,15 @@ def insert_ignoring_duplicates(
     session: Session, table: Table, rows: Iterable[dict[str, Any]]
 ) -> int:
     """INSERT rows, skipping any whose primary key is already stored; returns rows inserted."""
+    return len(insert_new(session, table, rows))
+
+
+def insert_new(session: Session, table: Table, rows: Iterable[dict[str, Any]]) -> list[Any]:
+    """INSERT rows, skipping any whose primary key is already stored; returns the primary
+    keys (tuples) of the rows actually inserted."""
     rows = list(rows)
     if not rows:
-        return 0
+        return []
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     key = [c.name for c in table.primary_key]
@@ -55,4 +61,4 @@ def insert_ignoring_duplicates(
     statement = (
         insert(table).on_conflict_do_nothing(index_elements=key).returning(*table.primary_key)
     )
-    return len(session.execute(statement, rows).all())
+    return list(session.execute(statement, rows).all())

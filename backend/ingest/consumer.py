@@ -27,7 +27,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from backend.core.config import Settings
 from backend.core.db import make_engine, make_sessionmaker
-from backend.ingest.pipeline import BatchResult, DatabaseUnavailable, Raw, store_batch
+from backend.ingest.pipeline import (
+    BatchResult,
+    DatabaseUnavailable,
+    Policy,
+    Raw,
+    prune_retained,
+    store_batch,
+)
 from backend.models.base import utcnow
 from backend.services import health as health_service
 from mqtt.client import Connection, Session, backoff_delay, new_client
@@ -64,6 +71,7 @@ class Ingest:
         self.settings = settings
         self.sessions = make_sessionmaker(make_engine(settings.database_url))
         self.counters = IngestCounters()
+        self.policy = Policy.from_settings(settings)
         self._queue: deque[Received] = deque()
         self._wake = threading.Event()
         self.client = new_client(f"fleet-ingest-{settings.ingest_name}", manual_ack=True)
@@ -101,7 +109,7 @@ class Ingest:
     def _on_message(self, client: Any, userdata: Any, message: paho.MQTTMessage) -> None:
         self._queue.append(
             Received(
-                Raw(message.topic, message.payload),
+                Raw(message.topic, message.payload, bool(message.retain)),
                 message.mid,
                 message.qos,
                 self.connection.generation,
@@ -142,6 +150,7 @@ class Ingest:
         try:
             with self.sessions.begin() as session:
                 pruned = health_service.prune(session, before=cutoff)
+                prune_retained(session, utcnow())
         except SQLAlchemyError as err:
             logger.warning("could not prune health history: %s", err)
             return
@@ -162,7 +171,7 @@ class Ingest:
         attempt = 0
         while True:
             try:
-                result = store_batch(self.sessions, [r.raw for r in batch])
+                result = store_batch(self.sessions, [r.raw for r in batch], policy=self.policy)
                 break
             except DatabaseUnavailable as err:
                 # Nothing is acknowledged, so nothing is lost; wait and try again.

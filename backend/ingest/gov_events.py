@@ -13,6 +13,7 @@ twice makes one application.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,7 +31,8 @@ from backend.gov.providers import (
     notification_provider,
     sms_provider,
 )
-from backend.services import applications, ratings, receipts
+from backend.services import applications, dead_letters, ratings, receipts
+from mqtt.contract import Channel, topic
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +46,20 @@ class GovEvent:
     ts: datetime
     kind: str
     body: dict[str, Any]
+
+    def payload(self) -> bytes:
+        """The event as JSON, for a dead letter that records why its side effect was refused."""
+        return json.dumps(
+            {
+                "id": self.event_id,
+                "kiosk": self.kiosk_id,
+                "ts": self.ts.isoformat(),
+                "kind": self.kind,
+                "body": self.body,
+            },
+            ensure_ascii=False,
+            default=str,
+        ).encode()
 
 
 @dataclass(frozen=True)
@@ -112,8 +128,25 @@ def apply(session: Session, gov: GovIngest, events: list[GovEvent]) -> None:
                         keys=gov.resolver.keys,
                         sms=gov.sms,
                         notifier=gov.notifier,
+                        kiosk_id=event.kiosk_id,
                         body=event.body,
                     )
+        except applications.EventRefused as refused:
+            # The event stays stored; its side effect is refused, visibly, with the reason.
+            logger.warning(
+                "event %s (%s) from %s refused: %s",
+                event.event_id,
+                event.kind,
+                event.kiosk_id,
+                refused.code,
+            )
+            dead_letters.record(
+                session,
+                topic=topic(event.kiosk_id, Channel.EVENTS),
+                code=refused.code,
+                reason=refused.reason,
+                payload=event.payload(),
+            )
         except (OperationalError, InterfaceError, DisconnectionError):
             raise  # the database is away: the whole batch is retried later
         except Exception:

@@ -8,26 +8,52 @@ lost) are confirmed again but stored once: the event id is the primary key.
 If the database refuses the batch because of one message's content (rather
 than being unreachable), the batch is retried one message at a time and the
 offending message is dead-lettered, so no input can wedge ingest.
+
+What a sender claims is not taken on its word:
+
+- an event id already stored with other content, or from another kiosk, is a
+  conflict: the new message becomes a dead letter with the reason, it does not
+  vanish as a "duplicate" (the id is the kiosk's, and only the kiosk's);
+- a timestamp further ahead of the backend's clock than
+  ``FLEET_MAX_CLOCK_SKEW_S`` is replaced by the time of receipt (a kiosk's
+  state is ordered by its own clock only within that bound), and the skew is
+  kept with the kiosk's health for the clock alert; ``last_seen_at`` is the
+  backend's time of receipt;
+- with enrolment on, a kiosk id that is not enrolled creates no kiosk row and
+  no alert: its messages are dead letters (``not_enrolled``);
+- a retained message ingest already handled is not handled again when the
+  broker hands it over on every new subscription.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.core.db import insert_ignoring_duplicates
+from backend.core.db import insert_ignoring_duplicates, insert_new
 from backend.ingest import gov_events
-from backend.models import CommandResultRow, DeadLetter, Event, HealthSnapshot, Kiosk
+from backend.models import (
+    CommandResultRow,
+    DeadLetter,
+    Enrolment,
+    Event,
+    HealthSnapshot,
+    Kiosk,
+    RetainedSeen,
+)
 from backend.models.base import utcnow
 from backend.models.dead_letter import MAX_KEPT_BYTES
-from mqtt.contract import Channel, ContractError, Message, decode
+from mqtt.contract import Channel, ContractError, Message, decode, topic
 from mqtt.contract.messages import CommandResult, HealthBody, StatusBody
 
 logger = logging.getLogger(__name__)
@@ -37,6 +63,27 @@ logger = logging.getLogger(__name__)
 class Raw:
     topic: str
     payload: bytes
+    retained: bool = False  # delivered from the broker's retained store (a new subscription)
+
+    def digest(self) -> str:
+        return hashlib.sha256(
+            len(self.topic).to_bytes(4, "big") + self.topic.encode() + self.payload
+        ).hexdigest()
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What ingest checks senders against, from Settings (defaults suit tests and the demo)."""
+
+    max_clock_skew: timedelta = timedelta(seconds=300)
+    require_enrolment: str = "auto"  # auto | true | false
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Policy:
+        return cls(
+            max_clock_skew=timedelta(seconds=settings.max_clock_skew_s),
+            require_enrolment=settings.require_enrolment,
+        )
 
 
 @dataclass
@@ -44,6 +91,7 @@ class BatchResult:
     stored_events: int = 0
     duplicate_events: int = 0
     dead_letters: int = 0
+    retained_skipped: int = 0
     confirmations: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
 
 
@@ -63,20 +111,34 @@ def _dead_letter_row(raw: Raw, code: str, reason: str, now: datetime) -> dict[st
 
 
 class _Rows:
-    """The rows one batch will write, gathered before any SQL runs."""
+    """The rows one batch will write, gathered before they are written."""
 
-    def __init__(self, now: datetime) -> None:
+    def __init__(
+        self, now: datetime, policy: Policy, admitted: Callable[[str], str | None]
+    ) -> None:
         self.now = now
+        self.policy = policy
+        self.admitted = admitted  # kiosk id -> None, or why its messages are refused
+        self.skew: dict[str, float] = {}  # kiosk -> its clock minus ours, from health/status
         self.events: list[dict[str, Any]] = []
         self.health: list[dict[str, Any]] = []
         self.commands: list[dict[str, Any]] = []
         self.dead: list[dict[str, Any]] = []
-        self.latest_health: dict[str, Message] = {}
+        self.latest_health: dict[str, tuple[datetime, Message]] = {}
         self.statuses: list[Message] = []
         self.seen: dict[str, datetime] = {}
         self.gov: list[gov_events.GovEvent] = []  # applications and ratings (backend/gov)
+        self.conflicts: set[str] = set()
+        self.repeats: list[dict[str, Any]] = []  # the same event twice in one batch (a resend)
+        self.dead_digests: list[Raw] = []  # refused retained-able messages: handled once
 
     def add(self, raw: Raw) -> None:
+        dead_before = len(self.dead)
+        self._add(raw)
+        if len(self.dead) > dead_before:
+            self.dead_digests.append(raw)
+
+    def _add(self, raw: Raw) -> None:
         try:
             message = decode(raw.topic, raw.payload)
         except ContractError as err:
@@ -90,19 +152,24 @@ class _Rows:
             )
             return
         env = message.envelope
-        self.seen[env.kiosk] = max(self.seen.get(env.kiosk, env.ts), env.ts)
-        common = {"id": str(env.id), "kiosk_id": env.kiosk, "ts": env.ts, "received_at": self.now}
+        refusal = self.admitted(env.kiosk)
+        if refusal is not None:
+            self.dead.append(_dead_letter_row(raw, "not_enrolled", refusal, self.now))
+            return
+        self.seen[env.kiosk] = self.now  # the backend's clock, not the sender's
+        ts = self.bounded(env.ts)
+        if message.channel in (Channel.HEALTH, Channel.STATUS):
+            self.skew[env.kiosk] = round((env.ts - self.now).total_seconds(), 1)
+        common = {"id": str(env.id), "kiosk_id": env.kiosk, "ts": ts, "received_at": self.now}
         if message.channel is Channel.EVENTS:
             self.events.append({**common, "seq": env.seq, "kind": env.kind, "body": env.body})
             if env.kind in gov_events.KINDS:
-                self.gov.append(
-                    gov_events.GovEvent(str(env.id), env.kiosk, env.ts, env.kind, env.body)
-                )
+                self.gov.append(gov_events.GovEvent(str(env.id), env.kiosk, ts, env.kind, env.body))
         elif message.channel is Channel.HEALTH:
             self.health.append({**common, "body": env.body})
             current = self.latest_health.get(env.kiosk)
-            if current is None or current.envelope.ts < env.ts:
-                self.latest_health[env.kiosk] = message
+            if current is None or current[0] < ts:
+                self.latest_health[env.kiosk] = (ts, message)
         elif message.channel is Channel.STATUS:
             self.statuses.append(message)
         elif message.channel is Channel.COMMANDS_ACK:
@@ -117,6 +184,102 @@ class _Rows:
                     "data": body.data,
                 }
             )
+
+    def bounded(self, ts: datetime) -> datetime:
+        """A sender's timestamp, or the time of receipt when it lies beyond the allowed skew."""
+        return ts if ts <= self.now + self.policy.max_clock_skew else self.now
+
+
+def _admission(
+    session: Session, policy: Policy, kiosk_ids: set[str]
+) -> Callable[[str], str | None]:
+    """Which kiosk ids may appear in the fleet: all, or (enrolment on) only enrolled ones."""
+    if policy.require_enrolment == "false" or not kiosk_ids:
+        return lambda kiosk_id: None
+    if (
+        policy.require_enrolment == "auto"
+        and session.scalar(select(Enrolment.kiosk_id).limit(1)) is None
+    ):
+        return lambda kiosk_id: None  # no kiosk enrolled yet: a demo or test fleet
+    enrolled = set(
+        session.scalars(select(Enrolment.kiosk_id).where(Enrolment.kiosk_id.in_(kiosk_ids)))
+    )
+    return lambda kiosk_id: (
+        None if kiosk_id in enrolled else f"终端 {kiosk_id} 未注册（未经注册的终端不进入终端列表）"
+    )
+
+
+def _conflicts(session: Session, rows: _Rows, inserted: set[str]) -> set[str]:
+    """Event ids of this batch that were not inserted and differ from what is stored:
+    they become dead letters (the stored event stays). Identical ones are redeliveries."""
+    candidates = {r["id"]: r for r in rows.events if r["id"] not in inserted}
+    if not candidates:
+        return set()
+    stored = {
+        row.id: row
+        for row in session.execute(
+            select(Event.id, Event.kiosk_id, Event.kind, Event.seq, Event.body).where(
+                Event.id.in_(list(candidates))
+            )
+        )
+    }
+    conflicting = set()
+    for event_id, row in candidates.items():
+        old = stored.get(event_id)
+        if old is None or _same_event(old._asdict(), row):
+            continue
+        conflicting.add(event_id)
+        rows.dead.append(
+            _dead_letter_row(
+                Raw(topic(row["kiosk_id"], Channel.EVENTS), _event_json(row)),
+                "conflict",
+                f"事件编号 {event_id} 已由终端 {old.kiosk_id} 以不同内容（{old.kind}）上报；"
+                "本消息未入库，已保留待核查",
+                rows.now,
+            )
+        )
+    return conflicting
+
+
+def _same_event(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return all(a[k] == b[k] for k in ("kiosk_id", "kind", "seq")) and _canonical(
+        a["body"]
+    ) == _canonical(b["body"])
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def _event_json(row: dict[str, Any]) -> bytes:
+    return json.dumps(
+        {k: row[k] for k in ("id", "kiosk_id", "ts", "seq", "kind", "body")},
+        ensure_ascii=False,
+        default=str,
+    ).encode()
+
+
+def _dedupe_within_batch(rows: _Rows) -> None:
+    """One row per event id in the batch; a second one with other content is a conflict."""
+    first: dict[str, dict[str, Any]] = {}
+    unique = []
+    for row in rows.events:
+        seen = first.get(row["id"])
+        if seen is None:
+            first[row["id"]] = row
+            unique.append(row)
+        elif _same_event(seen, row):
+            rows.repeats.append(row)
+        else:
+            rows.dead.append(
+                _dead_letter_row(
+                    Raw(topic(row["kiosk_id"], Channel.EVENTS), _event_json(row)),
+                    "conflict",
+                    f"同一批次中事件编号 {row['id']} 出现两次且内容不同；后到的一条已保留待核查",
+                    rows.now,
+                )
+            )
+    rows.events = unique
 
 
 def _write(session: Session, rows: _Rows, gov: gov_events.GovIngest | None = None) -> int:
@@ -136,35 +299,51 @@ def _write(session: Session, rows: _Rows, gov: gov_events.GovIngest | None = Non
                 .where(Kiosk.id == kiosk_id, Kiosk.last_seen_at < ts)
                 .values(last_seen_at=ts)
             )
-    inserted = insert_ignoring_duplicates(session, Event.__table__, rows.events)
-    if rows.gov:  # after the events: an application never exists without its event
-        gov_events.apply(session, gov or gov_events.default(), rows.gov)
+    _dedupe_within_batch(rows)
+    inserted = {key for (key,) in insert_new(session, Event.__table__, rows.events)}
+    rows.conflicts = _conflicts(session, rows, inserted)
+    new_gov = [g for g in rows.gov if g.event_id in inserted]
+    if new_gov:  # after the events: an application never exists without its event
+        gov_events.apply(session, gov or gov_events.default(), new_gov)
     insert_ignoring_duplicates(session, HealthSnapshot.__table__, rows.health)
     insert_ignoring_duplicates(session, CommandResultRow.__table__, rows.commands)
     if rows.dead:
         session.execute(DeadLetter.__table__.insert(), rows.dead)
-    for kiosk_id, message in rows.latest_health.items():
+    if rows.dead_digests:  # if the broker retains one of them, it is not refused again
+        insert_new(
+            session,
+            RetainedSeen.__table__,
+            [
+                {"digest": raw.digest(), "topic": raw.topic[:512], "seen_at": rows.now}
+                for raw in {raw.digest(): raw for raw in rows.dead_digests}.values()
+            ],
+        )
+    for kiosk_id, (ts, message) in rows.latest_health.items():
         body = message.body
         assert isinstance(body, HealthBody)
-        ts = message.envelope.ts
+        skew = rows.skew.get(kiosk_id)
         session.execute(
             update(Kiosk)
             .where(Kiosk.id == kiosk_id, (Kiosk.health_at.is_(None)) | (Kiosk.health_at < ts))
             .values(
-                health=message.envelope.body,
+                # the fleet's view of the kiosk's health carries its clock skew (clock alert)
+                health={**message.envelope.body, "clock_skew_s": skew},
                 health_at=ts,
                 app_version=body.app_version,
                 outbox_depth=body.outbox_depth,
                 outbox_oldest_age_s=body.outbox_oldest_age_s,
             )
         )
+    for kiosk_id, skew in rows.skew.items():
+        session.execute(update(Kiosk).where(Kiosk.id == kiosk_id).values(clock_skew_s=skew))
     for message in rows.statuses:  # in arrival order
         body = message.body
         assert isinstance(body, StatusBody)
+        connected_at = rows.bounded(body.connected_at)
         values: dict[str, Any] = {
             "online": body.state == "online",
-            "status_connected_at": body.connected_at,
-            "status_changed_at": message.envelope.ts,
+            "status_connected_at": connected_at,
+            "status_changed_at": rows.bounded(message.envelope.ts),
         }
         if body.app_version:
             values["app_version"] = body.app_version
@@ -172,26 +351,32 @@ def _write(session: Session, rows: _Rows, gov: gov_events.GovIngest | None = Non
             update(Kiosk)
             .where(
                 Kiosk.id == message.envelope.kiosk,
-                (Kiosk.status_connected_at.is_(None))
-                | (Kiosk.status_connected_at <= body.connected_at),
+                (Kiosk.status_connected_at.is_(None)) | (Kiosk.status_connected_at <= connected_at),
             )
             .values(**values)
         )
-    return inserted
+    return len(inserted)
 
 
 _UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError)
 
 
 def store_batch(
-    sessions: sessionmaker[Session], batch: list[Raw], gov: gov_events.GovIngest | None = None
+    sessions: sessionmaker[Session],
+    batch: list[Raw],
+    gov: gov_events.GovIngest | None = None,
+    policy: Policy | None = None,
 ) -> BatchResult:
     """Store one batch in one transaction; raises DatabaseUnavailable to retry later."""
-    rows = _Rows(utcnow())
-    for raw in batch:
-        rows.add(raw)
+    policy = policy or Policy()
+    now = utcnow()
     try:
         with sessions.begin() as session:
+            fresh = _not_yet_handled(session, batch, now)
+            admitted = _admission(session, policy, {_kiosk_of(raw.topic) for raw in fresh})
+            rows = _Rows(now, policy, admitted)
+            for raw in fresh:
+                rows.add(raw)
             inserted = _write(session, rows, gov)
     except _UNAVAILABLE as err:
         raise DatabaseUnavailable(str(err.orig if isinstance(err, DBAPIError) else err)) from err
@@ -201,26 +386,70 @@ def store_batch(
         logger.warning(
             "batch of %d refused by the database (%s); storing one by one", len(batch), err.orig
         )
-        return _store_one_by_one(sessions, batch, gov)
+        return _store_one_by_one(sessions, batch, gov, policy)
     result = BatchResult(
         stored_events=inserted,
-        duplicate_events=len(rows.events) - inserted,
+        duplicate_events=len(rows.events) - inserted - len(rows.conflicts) + len(rows.repeats),
         dead_letters=len(rows.dead),
+        retained_skipped=len(batch) - len(fresh),
     )
-    for row in rows.events:
+    for row in [*rows.events, *rows.repeats]:
+        # every arrival is confirmed; conflicts too: the message is kept (as a dead letter), so the kiosk may let it go
         result.confirmations[row["kiosk_id"]].append(row["id"])
     return result
 
 
+RETAINED_MEMORY = timedelta(days=90)
+
+
+def prune_retained(session: Session, now: datetime) -> int:
+    """Forget retained messages handled long ago (a retained message still on the broker
+    after that is handled once more: a status is idempotent, junk is one more dead letter)."""
+    result = session.execute(
+        delete(RetainedSeen).where(RetainedSeen.seen_at < now - RETAINED_MEMORY)
+    )
+    return max(result.rowcount, 0)
+
+
+def _kiosk_of(topic_name: str) -> str:
+    parts = topic_name.split("/")
+    return parts[1] if len(parts) >= 3 and parts[0] == "kiosk" else ""
+
+
+def _not_yet_handled(session: Session, batch: list[Raw], now: datetime) -> list[Raw]:
+    """The batch without the retained messages ingest has already handled; records the
+    digests of retained messages so that the next subscription skips them."""
+    retained = {raw.digest(): raw for raw in batch if raw.retained}
+    if not retained:
+        return batch
+    known = set(
+        session.scalars(select(RetainedSeen.digest).where(RetainedSeen.digest.in_(list(retained))))
+    )
+    insert_new(
+        session,
+        RetainedSeen.__table__,
+        [
+            {"digest": d, "topic": raw.topic[:512], "seen_at": now}
+            for d, raw in retained.items()
+            if d not in known
+        ],
+    )
+    return [raw for raw in batch if not (raw.retained and raw.digest() in known)]
+
+
 def _store_one_by_one(
-    sessions: sessionmaker[Session], batch: list[Raw], gov: gov_events.GovIngest | None = None
+    sessions: sessionmaker[Session],
+    batch: list[Raw],
+    gov: gov_events.GovIngest | None = None,
+    policy: Policy | None = None,
 ) -> BatchResult:
     total = BatchResult()
     for raw in batch:
-        one = store_batch(sessions, [raw], gov)
+        one = store_batch(sessions, [raw], gov, policy)
         total.stored_events += one.stored_events
         total.duplicate_events += one.duplicate_events
         total.dead_letters += one.dead_letters
+        total.retained_skipped += one.retained_skipped
         for kiosk_id, ids in one.confirmations.items():
             total.confirmations[kiosk_id].extend(ids)
     return total

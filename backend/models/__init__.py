@@ -27,6 +27,7 @@ from backend.models.kiosk_request import KioskRequestNonce
 from backend.models.licence import Licence
 from backend.models.rating import Rating, RectificationTask
 from backend.models.region import KioskPlacement, TokenRegion
+from backend.models.retained import RetainedSeen
 from backend.models.session import LoginSession
 from backend.models.user import User
 
@@ -66,6 +67,7 @@ __all__ = [
     "Rating",
     "RectificationTask",
     "RemoteCommand",
+    "RetainedSeen",
     "ServiceItem",
     "SmsCode",
     "TokenRegion",

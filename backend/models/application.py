@@ -38,6 +38,12 @@ class Application(Base):
     concluded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     result: Mapped[str | None] = mapped_column(String(500))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # What proved that the applicant acted (backend/services/proofs.py): the kiosk session
+    # the backend issued, the card's signed answer of an offline kiosk, the mini-app log-in
+    # and bound phone, or the reviewer who matched it by hand.
+    proof: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The kiosk's own session id (kiosk applications): a rating from the same visit may link.
+    kiosk_session_id: Mapped[str | None] = mapped_column(String(36))
 
 
 class ApplicationHistory(Base):

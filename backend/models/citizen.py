@@ -58,6 +58,9 @@ class CitizenToken(Base):
     citizen_id: Mapped[str | None] = mapped_column(ForeignKey("citizens.id"), index=True)
     account_id: Mapped[str | None] = mapped_column(ForeignKey("citizen_accounts.id"))
     kiosk_id: Mapped[str | None] = mapped_column(String(64))
+    # A public reference to a kiosk session (never a credential): events that act for the
+    # citizen name it, and ingest checks it was issued to the sending kiosk at that time.
+    ref: Mapped[str | None] = mapped_column(String(36), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -27,3 +27,6 @@ class Kiosk(Base):
     health_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outbox_depth: Mapped[int | None] = mapped_column(Integer)
     outbox_oldest_age_s: Mapped[float | None] = mapped_column(Float)
+    # The kiosk's clock minus the backend's, from its latest health or status (seconds);
+    # beyond FLEET_MAX_CLOCK_SKEW_S the kiosk's timestamps are replaced by the backend's.
+    clock_skew_s: Mapped[float | None] = mapped_column(Float)

@@ -33,8 +33,9 @@ from backend.gov.providers import NotificationProvider
 from backend.models import Application, ApplicationHistory, Citizen, Licence, ServiceItem
 from backend.models.base import utcnow
 from backend.services import licences as licences_service
-from backend.services import notifications
+from backend.services import notifications, proofs
 from backend.services.pagination import BadCursor, decode_cursor, encode_cursor
+from mqtt.contract import receipts
 
 logger = logging.getLogger(__name__)
 
@@ -162,7 +163,11 @@ def submit(
     submitted_at: datetime | None = None,
     actor: str | None = None,
     bundle_no: str | None = None,
+    proof: dict[str, Any] | None = None,
+    kiosk_session_id: str | None = None,
 ) -> Application:
+    """A proven applicant's application: ``proof`` says what proved that ``citizen`` acted
+    (backend/services/proofs.py); 秒批 applies when the item allows it."""
     item = session.get(ServiceItem, item_code)
     if item is None:
         raise ApplicationRefused(404, f"没有编码为 {item_code} 的事项")
@@ -187,6 +192,8 @@ def submit(
         materials=resolved,
         submitted_at=submitted_at or now,
         updated_at=now,
+        proof=proof,
+        kiosk_session_id=kiosk_session_id,
     )
     session.add(application)
     session.flush()
@@ -216,6 +223,7 @@ def submit_life_event(
     channel: str = "app",
     kiosk_id: str | None = None,
     actor: str | None = None,
+    proof: dict[str, Any] | None = None,
 ) -> Bundle:
     """一件事一次办: one request, one form and one material list for every item of a life event.
 
@@ -249,6 +257,7 @@ def submit_life_event(
                 kiosk_id=kiosk_id,
                 actor=actor,
                 bundle_no=bundle_no,
+                proof=proof,
             )
         )
     if not made:
@@ -369,6 +378,7 @@ def match_applicant(
     application.citizen_id = citizen.id
     application.applicant_masked = citizen.id_number_masked
     application.unmatched_reason = None
+    application.proof = proofs.reviewer(actor, reason)
     return transition(session, provider, application, "submitted", actor, reason)
 
 
@@ -381,38 +391,103 @@ class Resolver:
 
     keys: DataKeys | None
     unseal: Any  # callable(token: str) -> bytes, or None when the sealing key is unavailable
+    # callable(proof, *, kiosk_id, receipt_no, item_code, applicant_sealed, id_number) -> dict,
+    # raising with a reason when the offline card proof fails; None: no offline proofs accepted
+    offline_proof: Any = None
+
+
+class EventRefused(Exception):
+    """A kiosk event whose side effect must not happen: kept as a dead letter with ``code``."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Applicant:
+    """Who a kiosk event names, and what proved it (or why nothing did)."""
+
+    citizen: Citizen | None
+    proof: dict[str, Any] | None
+    reason: str | None = None
+
+
+def _unproven(reason: str, **claimed: Any) -> Applicant:
+    return Applicant(None, {"kind": "unproven", **claimed} if claimed else None, reason)
 
 
 def _resolve_applicant(
-    session: Session, resolver: Resolver, body: dict[str, Any]
-) -> tuple[Citizen | None, str | None]:
+    session: Session,
+    resolver: Resolver,
+    *,
+    kiosk_id: str,
+    ts: datetime,
+    body: dict[str, Any],
+) -> Applicant:
+    """The citizen a kiosk application is for, only with proof that they were at that kiosk."""
     from backend.services import citizens as citizens_service
 
     if body.get("citizen_id"):
-        citizen = session.get(Citizen, str(body["citizen_id"]))
-        if citizen is not None:
-            return citizen, None
-        return None, "会话中的公民编号在人口库中不存在"
+        claimed = str(body["citizen_id"])
+        checked = proofs.kiosk_session(
+            session,
+            kiosk_id=kiosk_id,
+            citizen_id=claimed,
+            session_ref=body.get("citizen_session"),
+            at=ts,
+        )
+        if not checked.holds:
+            return _unproven(checked.reason or "", claimed_citizen_id=claimed)
+        citizen = session.get(Citizen, claimed)
+        if citizen is None:
+            return _unproven("会话中的公民编号在人口库中不存在", claimed_citizen_id=claimed)
+        return Applicant(citizen, checked.proof)
     sealed = body.get("applicant_sealed")
     if not sealed:
-        return None, "事件未携带申请人身份"
+        return _unproven("事件未携带申请人身份")
     if resolver.unseal is None or resolver.keys is None:
-        return None, "后端解封密钥不可用，待人工核实"
+        return _unproven("后端解封密钥不可用，待人工核实")
     try:
         applicant = json.loads(resolver.unseal(sealed))
         id_number, name = str(applicant["id_number"]), str(applicant["name"])
     except Exception as err:  # any failure to open means: not resolvable
         logger.warning("sealed applicant could not be opened: %s", type(err).__name__)
-        return None, "申请人密封信息无法解开"
+        return _unproven("申请人密封信息无法解开")
     try:
         citizen = citizens_service.find_by_id_number(session, resolver.keys, id_number)
     except citizens_service.CitizenRefused:
-        return None, "密封信息中的身份证号码无效"
+        return _unproven("密封信息中的身份证号码无效")
     if citizen is None:
-        return None, "申请人不在人口库中"
+        return _unproven("申请人不在人口库中")
     if citizen.name != name.strip():
-        return None, "申请人姓名与人口库记录不一致"
-    return citizen, None
+        return _unproven("申请人姓名与人口库记录不一致", claimed_citizen_id=citizen.id)
+    if not body.get("offline_proof"):
+        return _unproven(
+            "离线申请未附带证件的签名应答，无法证明申请人在该终端", claimed_citizen_id=citizen.id
+        )
+    if resolver.offline_proof is None:
+        return _unproven(
+            "后端未配置证件签发机构公钥，无法核验离线申请", claimed_citizen_id=citizen.id
+        )
+    try:
+        proof = resolver.offline_proof(
+            body["offline_proof"],
+            kiosk_id=kiosk_id,
+            receipt_no=body["receipt_no"],
+            item_code=body["item_code"],
+            applicant_sealed=sealed,
+            id_number=id_number,
+        )
+    except Exception as err:  # a refusal carries its reason; anything else is no proof either
+        reason = getattr(err, "message", None) or str(err) or type(err).__name__
+        return _unproven(f"离线证明未通过核验：{reason}"[:300], claimed_citizen_id=citizen.id)
+    return Applicant(citizen, proof)
+
+
+def _same_application(application: Application, event_id: str, body: dict[str, Any]) -> bool:
+    return application.event_id == event_id and application.item_code == body.get("item_code")
 
 
 def ingest_kiosk_application(
@@ -425,27 +500,45 @@ def ingest_kiosk_application(
     ts: datetime,
     body: dict[str, Any],
 ) -> Application | None:
-    """Turn one ``application.submitted`` event into an application, once (receipt_no is unique)."""
+    """Turn one ``application.submitted`` event into an application, once.
+
+    The receipt number must be the sending kiosk's own (EventRefused otherwise), and
+    a number already used by a different event is a conflict (EventRefused), never a
+    silent duplicate. The applicant counts only with proof that they were at this
+    kiosk; an application without it is kept ``unmatched`` for a reviewer.
+    """
     receipt_no = body["receipt_no"]
+    if not receipts.belongs_to(receipt_no, kiosk_id):
+        raise EventRefused(
+            "foreign_receipt", f"受理编号 {receipt_no} 不属于发送终端 {kiosk_id}，申请未受理"
+        )
     existing = session.scalar(
         select(Application).where(
             or_(Application.receipt_no == receipt_no, Application.event_id == event_id)
         )
     )
     if existing is not None:
-        return None
-    citizen, why = _resolve_applicant(session, resolver, body)
+        if _same_application(existing, event_id, body):
+            return None  # the same event again: already an application
+        raise EventRefused(
+            "conflict",
+            f"受理编号 {receipt_no} 或事件 {event_id} 已被另一份申请使用"
+            f"（已有申请 {existing.receipt_no}，事件 {existing.event_id}），本事件未受理",
+        )
+    applicant = _resolve_applicant(session, resolver, kiosk_id=kiosk_id, ts=ts, body=body)
+    why = applicant.reason
     supplied = [
         {k: v for k, v in m.items() if k in ("name", "source", "licence_no") and v}
         for m in body.get("materials", [])
     ]
     actor = f"kiosk:{kiosk_id}"
-    if citizen is not None:
+    kiosk_session_id = str(body["session_id"]) if body.get("session_id") else None
+    if applicant.citizen is not None:
         try:  # submit refuses before it writes anything, so no savepoint is needed
             return submit(
                 session,
                 provider,
-                citizen=citizen,
+                citizen=applicant.citizen,
                 item_code=body["item_code"],
                 form=dict(body.get("form", {})),
                 materials=supplied,
@@ -455,6 +548,8 @@ def ingest_kiosk_application(
                 event_id=event_id,
                 submitted_at=ts,
                 actor=actor,
+                proof=applicant.proof,
+                kiosk_session_id=kiosk_session_id,
             )
         except ApplicationRefused as err:
             why = f"申请无法自动受理：{err}"
@@ -466,7 +561,9 @@ def ingest_kiosk_application(
         item_code=body["item_code"],
         item_name=item.name if item else body.get("item_name", ""),
         department_code=item.department_code if item else None,
-        citizen_id=citizen.id if citizen else None,
+        # Proven but refused (a material not the applicant's): theirs to see. Unproven: nobody's
+        # until a reviewer matches it; the claimed citizen stays in ``proof`` for the reviewer.
+        citizen_id=applicant.citizen.id if applicant.citizen else None,
         applicant_masked=body.get("applicant", "")[:18],
         channel="kiosk",
         kiosk_id=kiosk_id,
@@ -477,6 +574,8 @@ def ingest_kiosk_application(
         materials=supplied,
         submitted_at=ts,
         updated_at=now,
+        proof=applicant.proof,
+        kiosk_session_id=kiosk_session_id,
     )
     session.add(application)
     session.flush()

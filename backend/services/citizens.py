@@ -135,14 +135,24 @@ def _names_match(a: str, b: str) -> bool:
 class IssuedToken:
     token: str
     expires_at: datetime
+    ref: str | None = None  # kiosk sessions: the public reference events name (never a credential)
 
 
 KEEP_EXPIRED = timedelta(days=1)
+# A kiosk session is the proof behind the applications and ratings its kiosk sends for the
+# citizen; those may wait in the kiosk's outbox while the broker is away, so the record of the
+# session is kept this long after it ended (an event later than that waits for a reviewer).
+KEEP_KIOSK_SESSIONS = timedelta(days=30)
 
 
 def _prune(session: Session, now: datetime) -> None:
     """Forget tokens and codes a day after they expired (each new log-in sweeps)."""
-    session.execute(delete(CitizenToken).where(CitizenToken.expires_at < now - KEEP_EXPIRED))
+    session.execute(
+        delete(CitizenToken).where(
+            ((CitizenToken.kiosk_id.is_(None)) & (CitizenToken.expires_at < now - KEEP_EXPIRED))
+            | (CitizenToken.expires_at < now - KEEP_KIOSK_SESSIONS)
+        )
+    )
     session.execute(delete(SmsCode).where(SmsCode.expires_at < now - KEEP_EXPIRED))
 
 
@@ -158,6 +168,7 @@ def _issue(
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = utcnow()
     _prune(session, now)
+    ref = str(uuid.uuid4()) if kiosk_id is not None else None
     session.add(
         CitizenToken(
             token_hash=_hash(token),
@@ -165,11 +176,12 @@ def _issue(
             citizen_id=citizen_id,
             account_id=account_id,
             kiosk_id=kiosk_id,
+            ref=ref,
             created_at=now,
             expires_at=now + ttl,
         )
     )
-    return IssuedToken(token, now + ttl)
+    return IssuedToken(token, now + ttl, ref)
 
 
 def authenticate_token(session: Session, token: str) -> CitizenToken | None:

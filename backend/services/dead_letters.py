@@ -1,4 +1,4 @@
-"""Dead letters: SQL for reading them, newest first."""
+"""Dead letters: SQL for keeping and reading them (newest first)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,24 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.models import DeadLetter
+from backend.models.base import utcnow
+from backend.models.dead_letter import MAX_KEPT_BYTES
 from backend.services.pagination import BadCursor, decode_cursor, encode_cursor
+
+
+def record(session: Session, *, topic: str, code: str, reason: str, payload: bytes) -> None:
+    """Keep one refused message (or a refused side effect of a stored event) with its reason."""
+    session.add(
+        DeadLetter(
+            received_at=utcnow(),
+            topic=topic[:512],
+            reason_code=code[:32],
+            reason=reason[:1000],
+            payload=payload[:MAX_KEPT_BYTES],
+            payload_size=len(payload),
+        )
+    )
+    session.flush()
 
 
 def list_dead_letters(

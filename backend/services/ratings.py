@@ -92,7 +92,13 @@ def ingest_kiosk_rating(
     body: dict[str, Any],
     rectification_days: int,
 ) -> Rating | None:
-    """A ``rating.submitted`` event as a rating, once; tied to its application when known."""
+    """A ``rating.submitted`` event as a rating, once; tied to its application when known.
+
+    A kiosk rates for its own visits only: a rating names an application only if it
+    comes from the kiosk visit that made it, or from a session the backend issued to
+    this kiosk for the application's citizen. A rating of another kiosk's or
+    citizen's application is refused (a dead letter, see gov_events), never linked.
+    """
     if session.scalar(select(Rating.id).where(Rating.event_id == event_id)):
         return None
     application = None
@@ -100,6 +106,8 @@ def ingest_kiosk_rating(
         application = session.scalar(
             select(Application).where(Application.receipt_no == body["receipt_no"])
         )
+        if application is not None:
+            _check_own_visit(session, application, kiosk_id=kiosk_id, ts=ts, body=body)
         if application is not None and session.scalar(
             select(Rating.id).where(Rating.application_id == application.id)
         ):
@@ -118,6 +126,34 @@ def ingest_kiosk_rating(
         event_id=event_id,
         at=ts,
     )
+
+
+def _check_own_visit(
+    session: Session, application: Application, *, kiosk_id: str, ts: datetime, body: dict[str, Any]
+) -> None:
+    from backend.services import proofs
+    from backend.services.applications import EventRefused
+
+    same_visit = (
+        application.kiosk_id == kiosk_id
+        and application.kiosk_session_id is not None
+        and application.kiosk_session_id == str(body.get("session_id"))
+    )
+    if same_visit:
+        return
+    checked = proofs.kiosk_session(
+        session,
+        kiosk_id=kiosk_id,
+        citizen_id=application.citizen_id,
+        session_ref=body.get("citizen_session"),
+        at=ts,
+    )
+    if application.citizen_id is None or not checked.holds:
+        raise EventRefused(
+            "foreign_reference",
+            f"评价引用的办件 {application.receipt_no} 不是在本终端本次会话中办理的，"
+            f"也没有该申请人在本终端的会话（{checked.reason or '办件尚无核实的申请人'}），评价未关联",
+        )
 
 
 def rectifications(

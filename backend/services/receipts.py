@@ -32,6 +32,7 @@ def deliver_unprinted_receipt(
     keys: DataKeys | None,
     sms: SmsProvider | None,
     notifier: NotificationProvider | None,
+    kiosk_id: str,
     body: dict[str, Any],
 ) -> bool:
     """Send the receipt of an out-of-paper ``receipt.printed`` event; True if it was sent now."""
@@ -44,6 +45,16 @@ def deliver_unprinted_receipt(
     if application is None or application.citizen_id is None:
         logger.warning("unprinted receipt %s: no matched applicant to send it to", receipt_no)
         return False
+    if application.kiosk_id != kiosk_id or (
+        body.get("session_id")
+        and application.kiosk_session_id
+        and application.kiosk_session_id != str(body["session_id"])
+    ):
+        # Only the kiosk (and visit) that made the application may have its receipt sent.
+        raise applications.EventRefused(
+            "foreign_reference",
+            f"回执 {receipt_no} 的办件不是在终端 {kiosk_id} 的本次会话中办理的，未发送短信",
+        )
     already = session.scalar(
         select(Notification.id).where(
             Notification.citizen_id == application.citizen_id,

@@ -127,6 +127,10 @@ class ApplicationSubmitted(Body):
     item_name: Text
     applicant: MaskedIdNumber
     citizen_id: uuid.UUID | None = None
+    # The backend's session at this kiosk that vouched for ``citizen_id`` (its session_ref);
+    # without it, or with one not issued to this kiosk for this citizen at this time, the
+    # application waits for a reviewer (unmatched) and is never approved automatically.
+    citizen_session: uuid.UUID | None = None
     applicant_sealed: Annotated[str, Field(min_length=16, max_length=4096)] | None = None
     materials: list[MaterialUsed] = Field(default_factory=list, max_length=50)
     form: dict[Code, Text] = Field(default_factory=dict, max_length=50)
@@ -152,6 +156,10 @@ class RatingSubmitted(Body):
     receipt_no: Code | None = None
     reasons: list[Code] = Field(default_factory=list, max_length=10)
     comment: Text | None = None
+    # The backend's session at this kiosk (as in application.submitted): a rating is linked to
+    # an application only when it comes from the visit that made it or from the citizen's own
+    # vouched session at this kiosk.
+    citizen_session: uuid.UUID | None = None
 
 
 class SessionEnded(Body):

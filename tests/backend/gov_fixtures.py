@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -99,6 +100,10 @@ class Gov:
         return KioskAuth(signer)
 
     def kiosk_session(self, auth: KioskAuth, person: dict[str, str]) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.open_kiosk_session(auth, person)['token']}"}
+
+    def open_kiosk_session(self, auth: KioskAuth, person: dict[str, str]) -> dict[str, Any]:
+        """The kiosk vouches for ``person`` (card and face): the backend's whole answer."""
         response = self.client.post(
             "/api/v1/kiosk/citizen-sessions",
             json={
@@ -110,7 +115,7 @@ class Gov:
             auth=auth,
         )
         assert response.status_code == 201, response.text
-        return {"Authorization": f"Bearer {response.json()['token']}"}
+        return response.json()
 
 
 def make_gov(database_url: str, ca_dir: Path, tmp_path: Path, **overrides: object) -> Gov:

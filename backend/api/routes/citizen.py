@@ -20,7 +20,7 @@ from backend.gov import workflow
 from backend.models import Application, ServiceItem
 from backend.models.base import utcnow
 from backend.services import applications as applications_service
-from backend.services import citizen_audit, notifications
+from backend.services import citizen_audit, notifications, proofs
 from backend.services import faq as faq_service
 from backend.services import licences as licences_service
 from backend.services import ratings as ratings_service
@@ -319,6 +319,7 @@ def apply(
             channel=channel,
             kiosk_id=ctx.token.kiosk_id,
             actor=ctx.actor,
+            proof=proofs.citizen_token(ctx.token),
         )
     except applications_service.ApplicationRefused as err:
         session.rollback()
@@ -372,6 +373,7 @@ def apply_life_event(
             channel="kiosk" if ctx.token.kiosk_id else "app",
             kiosk_id=ctx.token.kiosk_id,
             actor=ctx.actor,
+            proof=proofs.citizen_token(ctx.token),
         )
     except applications_service.ApplicationRefused as err:
         session.rollback()

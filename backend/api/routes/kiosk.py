@@ -94,6 +94,10 @@ class CitizenBrief(BaseModel):
 class KioskSessionResponse(BaseModel):
     token: str
     expires_at: datetime
+    session_ref: str = Field(
+        description="names this session in the events the kiosk sends for the citizen "
+        "(application.submitted, rating.submitted: citizen_session); not a credential"
+    )
     citizen: CitizenBrief
 
 
@@ -148,6 +152,7 @@ def open_citizen_session(
     return KioskSessionResponse(
         token=issued.token,
         expires_at=issued.expires_at,
+        session_ref=issued.ref or "",
         citizen=CitizenBrief(
             id=citizen.id,
             name=citizen.name,

@@ -11,8 +11,8 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from backend.core.db import make_sessionmaker
-from backend.ingest.pipeline import Raw, store_batch
-from backend.models import DeadLetter, Event, Kiosk
+from backend.ingest.pipeline import Policy, Raw, store_batch
+from backend.models import DeadLetter, Enrolment, Event, HealthSnapshot, Kiosk
 from mqtt.contract import Channel, encode, make_envelope, topic
 from mqtt.contract.messages import HealthBody, StatusBody
 
@@ -138,10 +138,117 @@ def test_a_late_last_will_of_an_old_connection_does_not_mark_a_kiosk_offline(ses
         assert session.get(Kiosk, "k-001").online is False
 
 
-def test_last_seen_only_moves_forward(sessions) -> None:
-    store_batch(sessions, [event(ts=T0 + timedelta(hours=1))])
+def test_last_seen_is_the_backends_time_of_receipt_whatever_the_kiosk_claims(sessions) -> None:
+    before = datetime.now(UTC)
+    store_batch(sessions, [event(ts=datetime(9999, 1, 1, tzinfo=UTC))])
     store_batch(sessions, [event(ts=T0)])
     with Session(sessions.kw["bind"]) as session:
         kiosk = session.get(Kiosk, "k-001")
-        assert kiosk.last_seen_at == T0 + timedelta(hours=1)
-        assert kiosk.first_seen_at == T0 + timedelta(hours=1)
+        assert before <= kiosk.first_seen_at <= kiosk.last_seen_at <= datetime.now(UTC)
+
+
+# --- what a sender claims ---------------------------------------------------------------------
+
+
+def test_a_health_from_the_year_9999_does_not_freeze_the_kiosks_state(sessions) -> None:
+    now = datetime.now(UTC)
+    store_batch(sessions, [health("k-001", datetime(9999, 12, 31, tzinfo=UTC), depth=1)])
+    store_batch(sessions, [health("k-001", now + timedelta(seconds=30), depth=7)])
+    (kiosk,) = rows(sessions, Kiosk)
+    assert kiosk.outbox_depth == 7  # the later real snapshot is applied
+    assert kiosk.health_at < now + timedelta(minutes=1)
+    assert abs(kiosk.clock_skew_s - 30) < 5 and kiosk.health["clock_skew_s"] == kiosk.clock_skew_s
+    stored = sorted(h.ts for h in rows(sessions, HealthSnapshot))
+    assert stored[-1] < now + timedelta(minutes=1)  # the year 9999 is not kept as its time
+
+
+def test_a_far_future_connected_at_cannot_keep_a_kiosk_online_or_offline(sessions) -> None:
+    now = datetime.now(UTC)
+    store_batch(sessions, [status("k-001", "offline", datetime(9999, 1, 1, tzinfo=UTC))])
+    store_batch(sessions, [status("k-001", "online", now + timedelta(seconds=5))])
+    with sessions() as session:
+        kiosk = session.get(Kiosk, "k-001")
+        assert kiosk.online is True
+        assert kiosk.status_connected_at < now + timedelta(minutes=1)
+
+
+def test_a_kiosk_whose_clock_is_wrong_gets_its_skew_recorded(sessions) -> None:
+    now = datetime.now(UTC)
+    store_batch(sessions, [health("k-001", now - timedelta(hours=2), depth=0)])
+    (kiosk,) = rows(sessions, Kiosk)
+    assert -7300 < kiosk.clock_skew_s < -7100  # behind: kept as sent, the skew recorded
+    store_batch(sessions, [health("k-001", now + timedelta(days=3), depth=0)])
+    (kiosk,) = rows(sessions, Kiosk)
+    assert kiosk.clock_skew_s > 3 * 86400 - 100  # ahead: the skew is what the alert reads
+
+
+def test_an_event_id_cannot_be_claimed_by_another_sender(sessions) -> None:
+    """Kiosk A re-using B's event id must not make B's event vanish as a "duplicate"."""
+    genuine = event("k-001", seq=1)
+    forged = json.loads(genuine.payload)
+    forged["kiosk"] = "k-002"
+    forged["body"]["code"] = "forged"
+    other = Raw(topic("k-002", Channel.EVENTS), json.dumps(forged).encode())
+    store_batch(sessions, [genuine])
+    result = store_batch(sessions, [other])
+    assert result.stored_events == 0 and result.duplicate_events == 0
+    assert result.dead_letters == 1
+    assert result.confirmations["k-002"] == [forged["id"]]  # kept, so the sender may let go
+    (dead,) = rows(sessions, DeadLetter)
+    assert dead.reason_code == "conflict" and "k-001" in dead.reason
+    assert b"forged" in dead.payload
+    (stored,) = rows(sessions, Event)
+    assert stored.kiosk_id == "k-001" and stored.body["code"] == "jam"
+
+
+def test_the_same_event_id_twice_in_a_batch_with_other_content_is_a_conflict(sessions) -> None:
+    first = event("k-001", seq=1)
+    changed = json.loads(first.payload)
+    changed["seq"] = 2
+    second = Raw(first.topic, json.dumps(changed).encode())
+    result = store_batch(sessions, [first, second])
+    assert result.stored_events == 1 and result.dead_letters == 1
+    assert [d.reason_code for d in rows(sessions, DeadLetter)] == ["conflict"]
+
+
+def test_retained_messages_are_handled_once_however_often_ingest_subscribes(sessions) -> None:
+    junk = [Raw(f"kiosk/ghost-{i:03d}/status", b"junk", retained=True) for i in range(50)]
+    live = status("k-001", "online", datetime.now(UTC))
+    for _ in range(3):  # three reconnects of ingest: the broker hands them over each time
+        store_batch(sessions, [*junk, Raw(live.topic, live.payload, retained=True)])
+    assert len(rows(sessions, DeadLetter)) == 50
+    assert [k.id for k in rows(sessions, Kiosk)] == ["k-001"]
+    # a junk message first seen live, retained by the broker, is not refused again either
+    published = Raw("kiosk/k-009/events", b"{not json")
+    store_batch(sessions, [published])
+    store_batch(sessions, [Raw(published.topic, published.payload, retained=True)])
+    assert len(rows(sessions, DeadLetter)) == 51
+
+
+def test_with_enrolment_on_an_unknown_kiosk_creates_no_kiosk(sessions) -> None:
+    with sessions.begin() as session:
+        session.add(
+            Enrolment(
+                kiosk_id="k-001",
+                site="东城区政务服务中心",
+                region_code="110101",
+                certificate_serial="01",
+                enrolled_at=T0,
+            )
+        )
+    now = datetime.now(UTC)
+    batch = [
+        health("k-001", now, depth=0),
+        health("ghost-001", now, depth=0),
+        status("ghost-002", "online", now),
+        event("ghost-003"),
+    ]
+    result = store_batch(sessions, batch)
+    assert result.dead_letters == 3 and result.stored_events == 0
+    assert [k.id for k in rows(sessions, Kiosk)] == ["k-001"]
+    assert {d.reason_code for d in rows(sessions, DeadLetter)} == {"not_enrolled"}
+    # and with enrolment off they are admitted (a demo or test fleet)
+    store_batch(
+        sessions, [health("ghost-001", now, depth=0)], policy=Policy(require_enrolment="false")
+    )
+    assert sorted(k.id for k in rows(sessions, Kiosk)) == ["ghost-001", "k-001"]

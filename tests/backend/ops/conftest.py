@@ -20,6 +20,7 @@ from backend.api.main import create_app
 from backend.core.config import Settings
 from backend.core.db import make_sessionmaker
 from backend.ingest.pipeline import Raw, store_batch
+from backend.models import Kiosk
 from backend.services import regions as regions_service
 from backend.services import users as users_service
 from mqtt.contract import Channel, encode, make_envelope, topic
@@ -109,6 +110,10 @@ class Feeder:
         ts: datetime | None = None,
         **health_overrides: Any,
     ) -> None:
+        """A kiosk's status and health, as if they arrived at ``ts`` (default now) from a
+        kiosk whose clock is right: ingest stamps receipt with its own clock, so a past
+        ``ts`` is written back as the time the backend last heard from the kiosk."""
+        received = ts
         ts = ts or datetime.now(UTC)
         status = StatusBody(
             state="online" if online else "offline", connected_at=ts - timedelta(hours=1)
@@ -117,6 +122,12 @@ class Feeder:
             self.raw(kiosk, "status", status, ts=ts),
             self.raw(kiosk, "health", health(**health_overrides), ts=ts),
         )
+        if received is not None:
+            with self.sessions.begin() as session:
+                row = session.get(Kiosk, kiosk)
+                row.last_seen_at = received
+                row.clock_skew_s = 0.0
+                row.health = {**(row.health or {}), "clock_skew_s": 0.0}
 
     def place(self) -> None:
         with self.sessions.begin() as session:

@@ -21,7 +21,7 @@ from backend.core.config import Settings
 from backend.core.db import make_sessionmaker
 from backend.models import Alert, FleetSample
 from backend.services import alerts as alerts_service
-from tests.backend.ops.conftest import CSRF, Feeder, login
+from tests.backend.ops.conftest import CSRF, Feeder, health, login
 
 
 def _evaluate(
@@ -79,6 +79,8 @@ def test_every_rule_raises_its_alert(
     _face(feed, "k-face", ["no_match"] * 6 + ["match"] * 6)
     feed.kiosk("k-fine")
     _face(feed, "k-fine", ["no_match"] * 1 + ["match"] * 11)
+    # a kiosk whose clock runs 10 minutes fast (beyond FLEET_ALERT_CLOCK_SKEW_S)
+    feed.send(feed.raw("k-clock", "health", health(), ts=now + timedelta(minutes=10)))
     result = _evaluate(fleet_db, ops_settings, now)
     assert {(c.kiosk_id, c.rule) for c in result.changes} == {
         ("k-offline", "offline"),
@@ -89,12 +91,14 @@ def test_every_rule_raises_its_alert(
         ("k-backlog", "outbox_backlog"),
         ("k-disk", "disk"),
         ("k-face", "face_failure_rate"),
+        ("k-clock", "clock"),
     }
     alerts = _open(fleet_db)
     assert alerts[("k-paper-out", "paper")].severity == "critical"
     assert alerts[("k-paper-low", "paper")].severity == "warning"
     assert "读卡器故障" in alerts[("k-reader", "card_reader")].detail
     assert alerts[("k-face", "face_failure_rate")].value == 0.5
+    assert "时钟快" in alerts[("k-clock", "clock")].detail
 
 
 def test_one_open_alert_per_kiosk_and_rule_then_resolved_when_clear(
