@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS receipt_sequence (
 );
 """
 
+
 class ReceiptNumbers:
     def __init__(self, db: sqlite_utils.Database, kiosk_id: str) -> None:
         self.db = db
