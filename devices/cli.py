@@ -132,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="test every device and print a table; exit 1 if any fails",
         description="Test the card reader, camera, face engine and printer; print one row per "
         "device (result ok/fail, detail, time in ms); exit 1 if any fails. Real devices come "
-        "from KIOSK_CARD_READER (pcsc|sim), KIOSK_CARD_ISSUER_KEY (hex), KIOSK_CARD_READER_NAME, "
+        "from KIOSK_CARD_READER (pcsc|sim), KIOSK_CARD_ISSUER_PUBLIC_KEY (hex), KIOSK_CARD_READER_NAME, "
         "KIOSK_CAMERA (0, /dev/video0, a URL, folder:PATH, video:PATH) and KIOSK_PRINTER "
         "(usb:VID:PID, serial:DEV[:BAUD], network:HOST[:PORT], sim).",
     )

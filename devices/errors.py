@@ -4,7 +4,7 @@
     ├── DeviceUnavailable            absent, unplugged, driver or service down
     ├── CardError
     │   ├── CardRemoved              pulled out mid-read: nothing half-read is returned
-    │   ├── CardNotAuthentic         failed the challenge-response
+    │   ├── CardNotAuthentic         failed the certificate or challenge-response (.reason)
     │   ├── CardExpired              outside its validity dates
     │   ├── CardUnsupported          no kiosk application on it (blank or foreign card)
     │   └── CardDataInvalid          files unreadable or inconsistent (bad checksum ...)
@@ -42,7 +42,16 @@ class CardRemoved(CardError):
 
 
 class CardNotAuthentic(CardError):
+    """``reason`` names the check that failed, for logs and callers that tell them apart:
+    ``certificate``, ``signature``, ``files``, ``challenge`` (devices/card/auth.py)."""
+
     key = "card.not_authentic"
+
+    def __init__(
+        self, detail: str = "", *, key: str | None = None, reason: str = "signature"
+    ) -> None:
+        super().__init__(detail, key=key)
+        self.reason = reason
 
 
 class CardExpired(CardError):

@@ -35,8 +35,8 @@ CARD_WAIT_S = 3.0
 class SelftestConfig:
     """Which devices to test; ``from_env`` reads the kiosk's variables.
 
-    card_reader: ``pcsc`` or ``sim`` (KIOSK_CARD_READER); issuer_key_hex
-    (KIOSK_CARD_ISSUER_KEY) is needed to authenticate a card on ``pcsc``;
+    card_reader: ``pcsc`` or ``sim`` (KIOSK_CARD_READER); issuer_public_key_hex
+    (KIOSK_CARD_ISSUER_PUBLIC_KEY) is needed to authenticate a card on ``pcsc``;
     reader_name (KIOSK_CARD_READER_NAME) picks readers whose name contains it.
     camera: a ``CameraSettings.from_config`` string (KIOSK_CAMERA); None with
     ``sim`` replays the card demo photo. printer: a ``printer_from_config``
@@ -44,7 +44,7 @@ class SelftestConfig:
     """
 
     card_reader: str = "pcsc"
-    issuer_key_hex: str | None = None
+    issuer_public_key_hex: str | None = None
     reader_name: str | None = None
     camera: str | None = "0"
     printer: str = "usb:0416:5011"
@@ -57,13 +57,13 @@ class SelftestConfig:
         if sim:
             return cls(
                 card_reader="sim",
-                issuer_key_hex=env.get("KIOSK_CARD_ISSUER_KEY"),
+                issuer_public_key_hex=env.get("KIOSK_CARD_ISSUER_PUBLIC_KEY"),
                 camera=env.get("KIOSK_CAMERA"),
                 printer="sim",
             )
         return cls(
             card_reader=env.get("KIOSK_CARD_READER", "pcsc"),
-            issuer_key_hex=env.get("KIOSK_CARD_ISSUER_KEY"),
+            issuer_public_key_hex=env.get("KIOSK_CARD_ISSUER_PUBLIC_KEY"),
             reader_name=env.get("KIOSK_CARD_READER_NAME"),
             camera=env.get("KIOSK_CAMERA", "0"),
             printer=env.get("KIOSK_PRINTER", cls.printer),
@@ -94,7 +94,7 @@ def check_card(config: SelftestConfig) -> str:
 
     if config.card_reader == "sim":
         reader = make_card_reader(
-            CardReaderConfig(backend="sim", issuer_key_hex=config.issuer_key_hex)
+            CardReaderConfig(backend="sim", issuer_public_key_hex=config.issuer_public_key_hex)
         )
         assert isinstance(reader, SimCardReader)
         reader.start()
@@ -105,11 +105,13 @@ def check_card(config: SelftestConfig) -> str:
             reader.stop()
         return f"simulator: demo card of {identity.masked_name} read and authenticated"
 
-    if not config.issuer_key_hex:
-        raise RuntimeError("KIOSK_CARD_ISSUER_KEY is not set: cards cannot be authenticated")
+    if not config.issuer_public_key_hex:
+        raise RuntimeError("KIOSK_CARD_ISSUER_PUBLIC_KEY is not set: cards cannot be authenticated")
     reader = make_card_reader(
         CardReaderConfig(
-            backend="pcsc", issuer_key_hex=config.issuer_key_hex, reader_name=config.reader_name
+            backend="pcsc",
+            issuer_public_key_hex=config.issuer_public_key_hex,
+            reader_name=config.reader_name,
         )
     )
     reader.start()

@@ -45,10 +45,17 @@ class Hardware:
 
     @classmethod
     def from_settings(cls, settings: KioskAppSettings) -> Hardware:
+        if settings.card_issuer_key:
+            # The old symmetric master key let its holder make any card's answer: it must not
+            # stay on a kiosk's disk now that the kiosk needs only the public key.
+            logger.warning(
+                "KIOSK_CARD_ISSUER_KEY is obsolete and is a secret: remove it from the kiosk; "
+                "cards are checked with KIOSK_CARD_ISSUER_PUBLIC_KEY"
+            )
         reader = make_card_reader(
             CardReaderConfig(
                 backend=settings.card_reader,  # type: ignore[arg-type]
-                issuer_key_hex=settings.card_issuer_key,
+                issuer_public_key_hex=settings.card_issuer_public_key,
                 reader_name=settings.card_reader_name,
             )
         )

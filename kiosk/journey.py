@@ -24,11 +24,12 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
 from devices.card import CardIdentity
+from devices.card.auth import CardProof
 from devices.health import DeviceHealth
 from devices.printer import Document, application_receipt, certificate_print
 from kiosk.backend_client import (
@@ -44,11 +45,14 @@ from kiosk.journal import Journal
 from kiosk.receipts import ReceiptNumbers
 from kiosk.strings import t
 from mqtt.contract.messages import ApplicationSubmitted
+from provisioning import offline_proof
+from provisioning.request_signing import KioskSigner
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Runner = Callable[[Callable[[], Any], Callable[[Any], None]], None]
+CardProver = Callable[[bytes], CardProof]  # ``CardReader.prove``: the card in the reader answers
 
 
 def run_inline(work: Callable[[], T], done: Callable[[T], None]) -> None:
@@ -129,6 +133,7 @@ class Visit:
     card_type: str = "social_security"
     identity: CardIdentity | None = None
     face_attempts: int = 0
+    face: dict[str, str] | None = None  # the matching attempt's decision and liveness
     backend: CitizenSession | None = None
     item: ServiceItem | None = None
     materials: list[MaterialCheck] = field(default_factory=list)
@@ -157,6 +162,8 @@ class Journey:
         max_face_attempts: int = 3,
         receipt_url: str = "https://zwfw.example.gov.cn/app/#/applications/",
         technician_serials: frozenset[str] = frozenset(),
+        card_prover: CardProver | None = None,
+        signer: KioskSigner | None = None,
     ) -> None:
         self.kiosk_id = kiosk_id
         self.journal = journal
@@ -172,6 +179,9 @@ class Journey:
         self.max_face_attempts = max_face_attempts
         self.receipt_url = receipt_url
         self.technician_serials = technician_serials
+        # An offline application's proof: the card answers, the kiosk's enrolled key signs.
+        self.card_prover = card_prover
+        self.signer = signer
 
         self.screen = Screen.ATTRACT
         self.notice: str | None = None  # a string key shown on the current screen
@@ -348,6 +358,7 @@ class Journey:
         }
         self._record("face.verified", body, f"人脸核验：{decision}")
         if decision == "match":
+            visit.face = {"decision": decision, "liveness": body["liveness"]}
             self._open_backend_session(result)
             self._go(Screen.HOME)
         elif visit.face_attempts >= self.max_face_attempts:
@@ -502,6 +513,10 @@ class Journey:
             "form": form,
         }
         body.update(applicant)
+        if "applicant_sealed" in applicant:
+            proof = self._offline_proof(visit, receipt_no, body["item_code"], body)
+            if proof is not None:
+                body["offline_proof"] = proof
         self._record("application.submitted", body, f"提交申请：{item.name}")
         transaction = Transaction(receipt_no, item.code, item.name, now)
         visit.transactions.append(transaction)
@@ -527,6 +542,54 @@ class Journey:
             plain = json.dumps({"id_number": visit.identity.id_number, "name": visit.identity.name})
             return {"applicant_sealed": seal(key, plain.encode())}
         return {}
+
+    def _offline_proof(
+        self, visit: Visit, receipt_no: str, item_code: str, body: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """The card's answer to this application's challenge, with the face decision, signed
+        by this kiosk (provisioning/offline_proof.py); None if it cannot be had. The
+        application goes out either way: without a proof the backend keeps it for a reviewer.
+        Runs while the citizen waits on the apply screen: a few card commands (sub-second)."""
+        sealed = body["applicant_sealed"]
+        why_not = None
+        if self.signer is None:
+            why_not = "this kiosk has no enrolled key to sign it"
+        elif self.card_prover is None:
+            why_not = "no card reader to prove the card"
+        elif visit.face is None:
+            why_not = "no matching face attempt in this visit"
+        if why_not is not None:
+            logger.warning(
+                "offline application %s goes without a card proof: %s; "
+                "the backend will keep it unmatched for a reviewer",
+                receipt_no,
+                why_not,
+            )
+            return None
+        assert self.signer is not None and self.card_prover is not None and visit.face
+        challenge = offline_proof.challenge_for(self.kiosk_id, receipt_no, item_code, sealed)
+        try:
+            card = self.card_prover(challenge)
+            return offline_proof.build(
+                self.signer,
+                kiosk_id=self.kiosk_id,
+                receipt_no=receipt_no,
+                item_code=item_code,
+                applicant_sealed=sealed,
+                card_proof=card,
+                face_decision=visit.face["decision"],
+                liveness=visit.face["liveness"],
+                at=self.now().astimezone(UTC),
+            )
+        except Exception as err:  # never lose the application for want of its proof
+            logger.warning(
+                "offline application %s goes without a card proof: %s: %s; "
+                "the backend will keep it unmatched for a reviewer",
+                receipt_no,
+                type(err).__name__,
+                str(err),
+            )
+            return None
 
     def receipt_document(self, transaction: Transaction) -> Document:
         assert self.visit is not None and self.visit.identity is not None

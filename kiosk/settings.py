@@ -39,7 +39,14 @@ class KioskAppSettings(BaseSettings):
     countdown_s: float = Field(default=10.0, ge=0, description="KIOSK_COUNTDOWN_S")
     max_face_attempts: int = Field(default=3, ge=1, le=10, description="KIOSK_MAX_FACE_ATTEMPTS")
     card_reader: str = Field(default="pcsc", description="KIOSK_CARD_READER: pcsc or sim")
-    card_issuer_key: str | None = Field(default=None, description="KIOSK_CARD_ISSUER_KEY (hex)")
+    card_issuer_public_key: str | None = Field(
+        default=None,
+        description="KIOSK_CARD_ISSUER_PUBLIC_KEY: the card issuer's Ed25519 public key (hex)",
+    )
+    card_issuer_key: str | None = Field(
+        default=None,
+        description="KIOSK_CARD_ISSUER_KEY: obsolete (the symmetric master key); remove it",
+    )
     card_reader_name: str | None = Field(default=None, description="KIOSK_CARD_READER_NAME")
     camera: str = Field(default="0", description="KIOSK_CAMERA: 0, /dev/video0, folder:PATH ...")
     printer: str = Field(default="usb:0416:5011", description="KIOSK_PRINTER: usb:, network:, sim")

@@ -70,7 +70,7 @@ def bench_face(attempts: int) -> tuple[float, float]:
 
 
 def bench_card(reads: int) -> float:
-    from devices.card.auth import IssuerKey
+    from devices.card.auth import IssuerPublicKey
     from devices.card.demo import make_demo_card
     from devices.card.private_pcscd import start_private_pcscd
     from devices.card.virtual_card import VirtualCard
@@ -82,7 +82,7 @@ def bench_card(reads: int) -> float:
 
             card = VirtualCard(make_demo_card("genuine"), port=daemon.vpcd_port)
             card.insert()
-            reader = PcscCardReader(IssuerKey.demo())
+            reader = PcscCardReader(IssuerPublicKey.demo())
             reader.start()
             try:
                 if not reader.wait_for_card(10):

@@ -5,16 +5,19 @@ card used for technicians' training and for tests run it, so a demo card
 behaves, command for command, like the chip SPEC.md describes. It is also the
 reference a card vendor can compare their applet against.
 
-Not a secure element: the card key sits in process memory. Only demo and
-training cards, made with the demo issuer key, should ever be built here.
+Not a secure element: the card's private key sits in process memory. Only
+demo and training cards, certified with the demo issuer key, should ever be
+built here.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import secrets
 from typing import Protocol
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from devices.card import tlv
 from devices.card.apdu import (
@@ -32,14 +35,16 @@ from devices.card.apdu import (
 )
 from devices.card.application import (
     AID,
+    CERTIFICATE_FID,
     HOLDER_FID,
     INS_INTERNAL_AUTHENTICATE,
     INS_READ_BINARY,
     INS_SELECT,
     PHOTO_FID,
     HolderRecord,
+    encode_certificate,
 )
-from devices.card.auth import CHALLENGE_LENGTH, IssuerKey, auth_message_from_digests, card_mac
+from devices.card.auth import CHALLENGE_LENGTH, IssuerSigningKey, auth_message_from_digests
 
 logger = logging.getLogger(__name__)
 
@@ -119,36 +124,66 @@ class BlankCard:
 
 
 class CitizenCard:
-    """A personalised citizen card: holder file, photo file and a card key.
+    """A personalised citizen card: holder, photo and certificate files, and its own key.
 
-    ``card_key=None`` makes a clone: the files are copies, the key is unknown,
-    so it answers the challenge with a MAC under a key of its own, as the best
-    a cloner can do.
+    ``card_key=None`` makes a clone: the files are copies, the private key
+    cannot be read, so it answers the challenge with a key of its own, as the
+    best a cloner can do.
     """
 
     def __init__(
         self,
         holder_file: bytes,
         photo_file: bytes,
-        card_key: bytes | None,
+        certificate_file: bytes,
+        card_key: Ed25519PrivateKey | None,
         *,
         atr: bytes = DEFAULT_ATR,
     ) -> None:
         self.atr = atr
-        self._files = {HOLDER_FID: holder_file, PHOTO_FID: photo_file}
+        self._files = {
+            HOLDER_FID: holder_file,
+            PHOTO_FID: photo_file,
+            CERTIFICATE_FID: certificate_file,
+        }
         self._serial = HolderRecord.decode(holder_file).serial
-        self._key = card_key if card_key is not None else secrets.token_bytes(32)
+        self._key = card_key if card_key is not None else Ed25519PrivateKey.generate()
+        # Stored at personalisation: what the card signs, whatever files a relay serves.
         self._digests = (hashlib.sha256(holder_file).digest(), hashlib.sha256(photo_file).digest())
         self.reset()
 
     @classmethod
-    def issue(cls, record: HolderRecord, photo: bytes, issuer_key: IssuerKey) -> CitizenCard:
-        """Personalise a card as the issuer would: files, and the key derived for it."""
-        return cls(record.encode(), photo, issuer_key.card_key(record.serial, record.id_number))
+    def issue(
+        cls,
+        record: HolderRecord,
+        photo: bytes,
+        issuer_key: IssuerSigningKey,
+        card_key: Ed25519PrivateKey | None = None,
+    ) -> CitizenCard:
+        """Personalise a card as the issuer would: a key pair made on the card, the files,
+        and the issuer's certificate over them and the card's public key."""
+        key = card_key or Ed25519PrivateKey.generate()
+        holder_file = record.encode()
+        certificate = issuer_key.certify(
+            serial=record.serial,
+            id_number=record.id_number,
+            holder_digest=hashlib.sha256(holder_file).digest(),
+            photo_digest=hashlib.sha256(photo).digest(),
+            card_public_key=key.public_key().public_bytes(
+                serialization.Encoding.Raw, serialization.PublicFormat.Raw
+            ),
+        )
+        return cls(holder_file, photo, encode_certificate(certificate), key)
 
     def clone(self) -> CitizenCard:
-        """Every readable byte copied onto another chip; the key cannot be read."""
-        return CitizenCard(self._files[HOLDER_FID], self._files[PHOTO_FID], None, atr=self.atr)
+        """Every readable byte copied onto another chip; the private key cannot be read."""
+        return CitizenCard(
+            self._files[HOLDER_FID],
+            self._files[PHOTO_FID],
+            self._files[CERTIFICATE_FID],
+            None,
+            atr=self.atr,
+        )
 
     def reset(self) -> None:
         self._app_selected = False
@@ -219,7 +254,7 @@ class CitizenCard:
         if len(cmd.data) != CHALLENGE_LENGTH:
             return _sw(SW_WRONG_LENGTH)
         message = auth_message_from_digests(cmd.data, self._serial, *self._digests)
-        return bytes(Response(card_mac(self._key, message), SW_OK))
+        return bytes(Response(self._key.sign(message), SW_OK))
 
 
 def _sw(sw: int) -> bytes:

@@ -6,11 +6,15 @@ layout from here, so the two cannot drift apart.
 
 ``read_identity`` returns a ``CardIdentity`` only after every byte was read,
 the card proved genuine and the data checked out; any failure on the way
-raises and nothing partial escapes.
+raises and nothing partial escapes. ``prove`` asks the card in the reader for
+one more answer, to a challenge the caller chose (an application made offline
+carries it to the backend).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,7 +30,15 @@ from devices.card.apdu import (
     command,
     transceive,
 )
-from devices.card.auth import CHALLENGE_LENGTH, IssuerKey, new_challenge
+from devices.card.auth import (
+    CHALLENGE_LENGTH,
+    CardCertificate,
+    CardProof,
+    IssuerPublicKey,
+    auth_message_from_digests,
+    card_signature_valid,
+    new_challenge,
+)
 from devices.card.identity import (
     LONG_TERM,
     CardIdentity,
@@ -34,7 +46,7 @@ from devices.card.identity import (
     check_id_number,
     check_validity,
 )
-from devices.errors import CardDataInvalid, CardNotAuthentic, CardUnsupported
+from devices.errors import CardDataInvalid, CardNotAuthentic, CardRemoved, CardUnsupported
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +54,7 @@ logger = logging.getLogger(__name__)
 AID = bytes.fromhex("F0") + b"GOVKIOSK" + bytes([0x01])
 HOLDER_FID = 0x0101
 PHOTO_FID = 0x0102
+CERTIFICATE_FID = 0x0103
 MAX_FILE_SIZE = 0x7FFF  # READ BINARY with a 15-bit offset in P1-P2
 READ_CHUNK = 0xF0  # Le per READ BINARY; small enough for every reader we met
 
@@ -52,6 +65,9 @@ INS_INTERNAL_AUTHENTICATE = 0x88
 HOLDER_TEMPLATE = 0x70
 FORMAT_VERSION = 1
 DATE_FORMAT_LENGTH = 8  # YYYYMMDD
+
+
+CERTIFICATE_TEMPLATE = 0x7F21  # as the card-verifiable certificates of ISO/IEC 7816-8
 
 
 class HolderTag(IntEnum):
@@ -139,9 +155,63 @@ class HolderRecord:
         )
 
 
+class CertificateTag(IntEnum):
+    """Tags inside the card certificate template (tag 7F21)."""
+
+    VERSION = 0x80
+    SERIAL = 0x81
+    ID_NUMBER = 0x83
+    HOLDER_DIGEST = 0x90
+    PHOTO_DIGEST = 0x91
+    CARD_PUBLIC_KEY = 0x92
+    SIGNATURE = 0x5F37
+
+
+def encode_certificate(certificate: CardCertificate) -> bytes:
+    fields = [
+        (CertificateTag.VERSION, bytes([FORMAT_VERSION])),
+        (CertificateTag.SERIAL, certificate.serial),
+        (CertificateTag.ID_NUMBER, certificate.id_number.encode()),
+        (CertificateTag.HOLDER_DIGEST, certificate.holder_digest),
+        (CertificateTag.PHOTO_DIGEST, certificate.photo_digest),
+        (CertificateTag.CARD_PUBLIC_KEY, certificate.card_public_key),
+        (CertificateTag.SIGNATURE, certificate.signature),
+    ]
+    return tlv.encode(CERTIFICATE_TEMPLATE, b"".join(tlv.encode(t, v) for t, v in fields))
+
+
+def decode_certificate(data: bytes) -> CardCertificate:
+    """Strict like the holder file; a certificate that cannot even be parsed is no proof,
+    so every failure here is ``CardNotAuthentic`` (reason ``certificate``)."""
+    try:
+        outer = tlv.decode(data)
+        if len(outer) != 1 or outer[0][0] != CERTIFICATE_TEMPLATE:
+            raise ValueError("not one certificate template (tag 7F21)")
+        values: dict[int, bytes] = {}
+        for tag, value in tlv.decode(outer[0][1]):
+            if tag in values:
+                raise ValueError(f"tag {tag:#x} repeated")
+            values[tag] = value
+        missing = [t.name for t in CertificateTag if t not in values]
+        if missing:
+            raise ValueError(f"lacks {', '.join(missing)}")
+        if values[CertificateTag.VERSION] != bytes([FORMAT_VERSION]):
+            raise ValueError(f"version {values[CertificateTag.VERSION].hex()}")
+        return CardCertificate(
+            serial=values[CertificateTag.SERIAL],
+            id_number=values[CertificateTag.ID_NUMBER].decode("ascii"),
+            holder_digest=values[CertificateTag.HOLDER_DIGEST],
+            photo_digest=values[CertificateTag.PHOTO_DIGEST],
+            card_public_key=values[CertificateTag.CARD_PUBLIC_KEY],
+            signature=values[CertificateTag.SIGNATURE],
+        )
+    except (tlv.TlvError, ValueError) as err:  # UnicodeDecodeError is a ValueError
+        raise CardNotAuthentic(f"card certificate unusable: {err}", reason="certificate") from err
+
+
 def read_identity(
     transport: ApduTransport,
-    issuer_key: IssuerKey,
+    issuer_key: IssuerPublicKey,
     *,
     today: Callable[[], date] = date.today,
     challenge: Callable[[], bytes] = new_challenge,
@@ -154,8 +224,11 @@ def read_identity(
     _select_application(transport)
     holder_file = _read_file(transport, HOLDER_FID)
     photo = _read_file(transport, PHOTO_FID)
+    certificate = _read_certificate(transport)
     record = HolderRecord.decode(holder_file)
-    _authenticate(transport, issuer_key, record, holder_file, photo, challenge())
+    _check_certificate(issuer_key, certificate, record)
+    _authenticate(transport, certificate, challenge())
+    _check_files(certificate, holder_file, photo)
     identity = _to_identity(record, photo)
     check_validity(identity.valid_from, identity.valid_until, today())
     # repr() now: a log record keeps its arguments (Kivy's LoggerHistory keeps the last 100),
@@ -210,14 +283,73 @@ def _file_size(fcp: bytes, fid: int) -> int:
     return size
 
 
-def _authenticate(
+def prove(
     transport: ApduTransport,
-    issuer_key: IssuerKey,
-    record: HolderRecord,
-    holder_file: bytes,
-    photo: bytes,
+    issuer_key: IssuerPublicKey,
     challenge: bytes,
+    *,
+    expected_serial: bytes | None = None,
+) -> CardProof:
+    """A fresh answer of the card to ``challenge``, checked here before it is handed out.
+
+    Reads only the certificate (not the photo again): the certificate binds
+    the files' digests, and ``read_identity`` already checked the files
+    against it. A card with another serial than ``expected_serial`` is not the
+    citizen's card: ``CardRemoved``.
+    """
+    _select_application(transport)
+    certificate = _read_certificate(transport)
+    if expected_serial is not None and not hmac.compare_digest(certificate.serial, expected_serial):
+        raise CardRemoved(
+            f"another card ({certificate.serial.hex().upper()}) is in the reader, "
+            f"not {expected_serial.hex().upper()}"
+        )
+    if not issuer_key.verify_certificate(certificate):
+        raise CardNotAuthentic(
+            f"card {certificate.serial.hex().upper()}: certificate not signed by the issuer",
+            reason="certificate",
+        )
+    signature = _authenticate(transport, certificate, challenge)
+    return CardProof(
+        serial=certificate.serial,
+        holder_digest=certificate.holder_digest,
+        photo_digest=certificate.photo_digest,
+        card_public_key=certificate.card_public_key,
+        certificate_signature=certificate.signature,
+        challenge=challenge,
+        signature=signature,
+    )
+
+
+def _read_certificate(transport: ApduTransport) -> CardCertificate:
+    try:
+        data = _read_file(transport, CERTIFICATE_FID)
+    except CardDataInvalid as err:
+        # A card without its certificate cannot prove anything: not authentic, not "unreadable".
+        raise CardNotAuthentic(f"card certificate: {err}", reason="certificate") from err
+    return decode_certificate(data)
+
+
+def _check_certificate(
+    issuer_key: IssuerPublicKey, certificate: CardCertificate, record: HolderRecord
 ) -> None:
+    serial = record.serial.hex().upper()
+    if certificate.serial != record.serial or (
+        certificate.id_number.upper() != record.id_number.strip().upper()
+    ):
+        raise CardNotAuthentic(
+            f"card {serial}: the certificate names another card or holder", reason="certificate"
+        )
+    if not issuer_key.verify_certificate(certificate):
+        raise CardNotAuthentic(
+            f"card {serial}: certificate not signed by the issuer", reason="certificate"
+        )
+
+
+def _authenticate(
+    transport: ApduTransport, certificate: CardCertificate, challenge: bytes
+) -> bytes:
+    """INTERNAL AUTHENTICATE; the card's signature, checked against its certified key."""
     if len(challenge) != CHALLENGE_LENGTH:
         raise ValueError("challenge must be 16 bytes")
     response = transceive(
@@ -225,16 +357,28 @@ def _authenticate(
     )
     if response.sw != SW_OK:
         raise CardNotAuthentic(f"INTERNAL AUTHENTICATE refused: SW {response.sw:04X}")
-    genuine = issuer_key.verify(
-        challenge=challenge,
-        serial=record.serial,
-        id_number=record.id_number,
-        holder_file=holder_file,
-        photo_file=photo,
-        response=response.data,
+    message = auth_message_from_digests(
+        challenge, certificate.serial, certificate.holder_digest, certificate.photo_digest
     )
-    if not genuine:
-        raise CardNotAuthentic(f"card {record.serial.hex()} failed the challenge-response")
+    if not card_signature_valid(certificate.card_public_key, message, response.data):
+        raise CardNotAuthentic(
+            f"card {certificate.serial.hex().upper()} failed the challenge-response",
+            reason="signature",
+        )
+    return response.data
+
+
+def _check_files(certificate: CardCertificate, holder_file: bytes, photo: bytes) -> None:
+    """The files read must be those the issuer certified (a relay serving another photo fails)."""
+    for what, data, digest in (
+        ("holder file", holder_file, certificate.holder_digest),
+        ("photo", photo, certificate.photo_digest),
+    ):
+        if not hmac.compare_digest(hashlib.sha256(data).digest(), digest):
+            raise CardNotAuthentic(
+                f"card {certificate.serial.hex().upper()}: the {what} read is not the certified one",
+                reason="files",
+            )
 
 
 def _to_identity(record: HolderRecord, photo: bytes) -> CardIdentity:

@@ -1,7 +1,8 @@
 """Demo cards: the people, photos and card kinds used by ``--sim``, training and tests.
 
-Every card here is made with the published demo issuer key, so a kiosk only
-accepts them when it is configured with that key (simulator, training, tests).
+Every card here is certified with the published demo issuer key, so a kiosk
+only accepts them when it trusts that key's public half (simulator, training,
+tests).
 The identity numbers pass the GB 11643 checksum; the people are invented.
 The photo is an official portrait by the US federal government (public
 domain), scaled to an identity-card photo's 358x441 pixels; face-verification
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from devices.card.applet import Applet, BlankCard, CitizenCard
 from devices.card.application import HolderRecord
-from devices.card.auth import IssuerKey
+from devices.card.auth import IssuerSigningKey
 
 PHOTO_PATH = Path(__file__).with_name("demo") / "photo.jpg"
 
@@ -75,10 +76,11 @@ def demo_photo() -> bytes:
     return PHOTO_PATH.read_bytes()
 
 
-def make_demo_card(kind: DemoCard | str, issuer_key: IssuerKey | None = None) -> Applet:
-    """A fresh card of ``kind``, personalised with ``issuer_key`` (default: the demo key)."""
+def make_demo_card(kind: DemoCard | str, issuer_key: IssuerSigningKey | None = None) -> Applet:
+    """A fresh card of ``kind`` (its own new key pair), certified with ``issuer_key``
+    (default: the demo issuer key)."""
     kind = DemoCard(kind)
-    key = issuer_key or IssuerKey.demo()
+    key = issuer_key or IssuerSigningKey.demo()
     if kind is DemoCard.BLANK:
         return BlankCard()
     record = {

@@ -18,7 +18,7 @@ from smartcard import scard
 
 from devices.card import application
 from devices.card import pcsc_errors as pcsc
-from devices.card.auth import IssuerKey
+from devices.card.auth import CardProof, IssuerPublicKey
 from devices.card.identity import CardIdentity
 from devices.card.pcsc_supervisor import PcscSupervisor
 from devices.card.reader import CardEventCallback, Subscribers
@@ -101,7 +101,7 @@ class PcscCardReader:
 
     def __init__(
         self,
-        issuer_key: IssuerKey,
+        issuer_key: IssuerPublicKey,
         *,
         reader_name: str | None = None,
         poll_interval: float = 0.5,
@@ -111,6 +111,7 @@ class PcscCardReader:
         self._reader_name = reader_name
         self._today = today
         self._subscribers = Subscribers()
+        self._last_serial: bytes | None = None  # of the last card read: ``prove`` wants it
         self._supervisor = PcscSupervisor(
             self._subscribers, accept=self._accept, poll_interval=poll_interval
         )
@@ -139,7 +140,15 @@ class PcscCardReader:
     def read_identity(self) -> CardIdentity:
         with connect(self._accept, self._supervisor.readers_with_card()) as transport:
             logger.debug("reading the card in %r", transport.reader)
-            return application.read_identity(transport, self._issuer_key, today=self._today)
+            identity = application.read_identity(transport, self._issuer_key, today=self._today)
+        self._last_serial = bytes.fromhex(identity.serial)
+        return identity
+
+    def prove(self, challenge: bytes) -> CardProof:
+        with connect(self._accept, self._supervisor.readers_with_card()) as transport:
+            return application.prove(
+                transport, self._issuer_key, challenge, expected_serial=self._last_serial
+            )
 
     def health(self) -> DeviceHealth:
         return self._supervisor.health()

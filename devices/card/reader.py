@@ -8,7 +8,9 @@ and the journey only ever see this Protocol, ``CardEvent`` and
 Threading contract: ``start()`` starts the backend's supervisor thread; event
 callbacks run on that thread (the UI hops to its main thread itself, with
 Kivy's ``@mainthread``). ``read_identity`` blocks for the duration of one read
-(about a second) and is meant for a worker thread. ``health()`` never blocks.
+(about a second) and is meant for a worker thread; ``prove`` blocks for a
+few commands (a tenth of a second on the virtual card; a real chip's
+signature may take a few tenths). ``health()`` never blocks.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from devices.card.auth import CardProof
 from devices.card.identity import CardIdentity
 from devices.health import DeviceHealth
 
@@ -76,6 +79,16 @@ class CardReader(Protocol):
         Raises ``CardRemoved`` (also when no card is in), ``CardNotAuthentic``,
         ``CardExpired``, ``CardUnsupported``, ``CardDataInvalid`` or
         ``DeviceUnavailable``; never returns a partial identity.
+        """
+        ...
+
+    def prove(self, challenge: bytes) -> CardProof:
+        """A fresh INTERNAL AUTHENTICATE with ``challenge`` (16 bytes) by the card in the reader.
+
+        The card must be the one ``read_identity`` read last (same serial):
+        ``CardRemoved`` if no card is in or another card is. Also
+        ``CardNotAuthentic`` (bad certificate or answer) or ``DeviceUnavailable``.
+        The proof is checked against the card's certificate before it is returned.
         """
         ...
 

@@ -4,7 +4,9 @@ In process, no pcscd. A technician (or the demo script) tells it to attach or
 detach the reader and to insert a genuine card, a clone, an expired card or a
 blank one, or to take the card out. Reading runs the very same application
 code as PC/SC against the card-side applet, so a clone fails the real
-challenge-response and an expired card fails the real date check. Events are
+challenge-response and an expired card fails the real date check. Cards by
+kind are certified with the demo issuer key; the reader trusts the demo
+issuer's public key unless given another. Events are
 delivered from the simulator's own supervisor thread, as with real readers.
 """
 
@@ -19,7 +21,7 @@ from datetime import date
 
 from devices.card import application
 from devices.card.applet import Applet
-from devices.card.auth import IssuerKey
+from devices.card.auth import CardProof, IssuerPublicKey
 from devices.card.demo import DemoCard, make_demo_card
 from devices.card.identity import CardIdentity
 from devices.card.reader import CardEvent, CardEventCallback, CardEventKind, Subscribers
@@ -36,13 +38,13 @@ class SimCardReader:
 
     def __init__(
         self,
-        issuer_key: IssuerKey | None = None,
+        issuer_key: IssuerPublicKey | None = None,
         *,
         attached: bool = True,
         apdu_delay: float = 0.0,
         today: Callable[[], date] = date.today,
     ) -> None:
-        self._issuer_key = issuer_key or IssuerKey.demo()
+        self._issuer_key = issuer_key or IssuerPublicKey.demo()
         self._apdu_delay = apdu_delay  # a few ms per APDU makes demos feel like hardware
         self._today = today
         self._subscribers = Subscribers()
@@ -51,6 +53,7 @@ class SimCardReader:
         self._card: Applet | None = None
         self._events: queue.Queue[CardEvent | None] = queue.Queue()
         self._thread: threading.Thread | None = None
+        self._last_serial: bytes | None = None  # of the last card read: ``prove`` wants it
 
     # -- what a trainer or a demo script does --------------------------------------
 
@@ -71,7 +74,7 @@ class SimCardReader:
 
     def insert_card(self, card: DemoCard | str | Applet = DemoCard.GENUINE) -> None:
         """Insert a demo card by kind (``"genuine"``, ``"clone"``, ...) or any applet."""
-        applet = card if not isinstance(card, str) else make_demo_card(card, self._issuer_key)
+        applet = card if not isinstance(card, str) else make_demo_card(card)
         with self._lock:
             if not self._attached:
                 raise DeviceUnavailable("simulated reader is detached", key="card.reader_absent")
@@ -124,6 +127,23 @@ class SimCardReader:
             return self._lock.wait_for(lambda: self._card is None, timeout)
 
     def read_identity(self) -> CardIdentity:
+        card = self._current_card()
+        identity = application.read_identity(
+            _SimTransport(self, card), self._issuer_key, today=self._today
+        )
+        self._last_serial = bytes.fromhex(identity.serial)
+        return identity
+
+    def prove(self, challenge: bytes) -> CardProof:
+        card = self._current_card()
+        return application.prove(
+            _SimTransport(self, card),
+            self._issuer_key,
+            challenge,
+            expected_serial=self._last_serial,
+        )
+
+    def _current_card(self) -> Applet:
         with self._lock:
             if not self._attached:
                 raise DeviceUnavailable("simulated reader is detached", key="card.reader_absent")
@@ -131,9 +151,7 @@ class SimCardReader:
         if card is None:
             raise CardRemoved(f"no card in {SIM_READER_NAME!r}")
         card.reset()
-        return application.read_identity(
-            _SimTransport(self, card), self._issuer_key, today=self._today
-        )
+        return card
 
     def health(self) -> DeviceHealth:
         with self._lock:

@@ -30,6 +30,7 @@ from kivy.uix.popup import Popup
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from devices.card import CardEvent, CardEventKind
+from devices.card.auth import CardProof
 from devices.errors import DeviceError, PaperOut
 from devices.face import frames_of
 from devices.printer import printer_test_page
@@ -64,6 +65,7 @@ from kiosk.strings import t
 from mqtt.device_health import DeviceHealthStore
 from mqtt.outbox import Outbox, open_kiosk_db
 from mqtt.systemd_notify import Watchdog
+from provisioning.request_signing import KioskSigner
 
 logger = logging.getLogger(__name__)
 
@@ -152,6 +154,25 @@ class KioskApp(App):
             logger.warning("KIOSK_BACKEND_URL set but the kiosk is not enrolled: running offline")
         return NoBackend()
 
+    def _make_signer(self) -> KioskSigner | None:
+        """The kiosk's enrolled key signs what it vouches for offline; without it, nothing."""
+        settings = self.settings
+        if not (settings.key_file.exists() and settings.cert_file.exists()):
+            logger.warning(
+                "kiosk not enrolled (no %s): offline applications go without a card proof",
+                settings.key_file,
+            )
+            return None
+        try:
+            return KioskSigner.from_files(settings.key_file, settings.cert_file)
+        except (OSError, ValueError) as err:
+            logger.error("the kiosk's key or certificate is unusable: %s", err)
+            return None
+
+    def _prove_card(self, challenge: bytes) -> CardProof:
+        # Looked up at each call: a test (or a reconfiguration) may swap the reader.
+        return self.hardware.card_reader.prove(challenge)
+
     def build(self) -> Root:
         settings = self.settings
         LabelBase.register(DEFAULT_FONT, str(settings.font))  # Kivy's Roboto has no hanzi
@@ -175,6 +196,8 @@ class KioskApp(App):
             max_face_attempts=settings.max_face_attempts,
             receipt_url=settings.receipt_url,
             technician_serials=settings.technician_serials,
+            card_prover=self._prove_card,
+            signer=self._make_signer(),
         )
         self.journey.listeners.append(lambda _j: self.render())
         self.journey.on_clear.append(self.forget_citizen)

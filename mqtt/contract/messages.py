@@ -104,6 +104,53 @@ class MaterialUsed(Body):
     licence_no: Code | None = None
 
 
+Hex32 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="32 bytes, lower-case hex")]
+Hex16 = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$", description="16 bytes, lower-case hex")]
+Base64Signature = Annotated[
+    str, Field(pattern=r"^[A-Za-z0-9+/]{86}==$", description="Ed25519 signature, base64")
+]
+FaceDecision = Literal["match", "no_match", "no_face", "multiple_faces", "liveness_failed", "error"]
+Liveness = Literal["passed", "failed", "not_checked"]
+
+
+class CardProofWire(Body):
+    """One answer of the citizen's card to the application's challenge (devices/card/auth.py
+    ``CardProof.to_wire``); the identity number is not in it."""
+
+    serial: Annotated[str, Field(pattern=r"^([0-9a-f]{2}){1,16}$", description="card serial, hex")]
+    holder_digest: Hex32  # SHA-256 of the card's holder file
+    photo_digest: Hex32  # SHA-256 of the card's photo file
+    card_public_key: Hex32  # the card's Ed25519 public key, certified by the issuer
+    certificate_signature: Base64Signature  # the issuer's, over the certificate
+    challenge: Hex16  # challenge_for(kiosk, receipt, item, sealed applicant)
+    signature: Base64Signature  # the card's, over the challenge
+
+
+class FaceOutcome(Body):
+    decision: FaceDecision
+    liveness: Liveness
+
+
+class OfflineProof(Body):
+    """What an offline kiosk vouches for with an application (provisioning/offline_proof.py):
+    the card's answer, the face decision and the time, signed with the kiosk's enrolled key."""
+
+    card: CardProofWire
+    face: FaceOutcome
+    at: AwareDatetime
+    kiosk_signature: Annotated[
+        str,
+        Field(
+            pattern=r"^[A-Za-z0-9+/]+={0,2}$",
+            min_length=16,
+            max_length=256,
+            description="ECDSA P-256 / SHA-256 (DER), base64",
+        ),
+    ]
+
+    _utc = field_validator("at")(require_utc)
+
+
 class ApplicationSubmitted(Body):
     """An application made at the kiosk; its applicant travels in one of two ways.
 
@@ -111,7 +158,10 @@ class ApplicationSubmitted(Body):
     backend; otherwise (offline) ``applicant_sealed``: the citizen's
     ``{"id_number", "name"}`` as JSON sealed to the backend's public sealing
     key (provisioning/sealing.py), which only the backend can open. At least
-    one is required; ``applicant`` stays masked either way.
+    one is required; ``applicant`` stays masked either way. With
+    ``applicant_sealed``, ``offline_proof`` (when the kiosk could sign it) is
+    the card's answer to this application's challenge and the face decision,
+    signed by the kiosk: the backend checks it against the opened applicant.
     """
 
     model_config = ConfigDict(
@@ -132,6 +182,7 @@ class ApplicationSubmitted(Body):
     # application waits for a reviewer (unmatched) and is never approved automatically.
     citizen_session: uuid.UUID | None = None
     applicant_sealed: Annotated[str, Field(min_length=16, max_length=4096)] | None = None
+    offline_proof: OfflineProof | None = None
     materials: list[MaterialUsed] = Field(default_factory=list, max_length=50)
     form: dict[Code, Text] = Field(default_factory=dict, max_length=50)
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from devices.card.auth import IssuerKey
+from devices.card.auth import IssuerPublicKey
 from devices.card.demo import make_demo_card
 from devices.card.private_pcscd import PcscdDaemon
 from devices.card.virtual_card import VirtualCard
@@ -23,7 +23,7 @@ from tests.kiosk.conftest import KioskDriver
 def pcsc_reader(kiosk_app: Any, pcscd_with_vpcd: PcscdDaemon) -> Iterator[Any]:
     from devices.card.pcsc import PcscCardReader
 
-    reader = PcscCardReader(IssuerKey.demo(), poll_interval=0.1)
+    reader = PcscCardReader(IssuerPublicKey.demo(), poll_interval=0.1)
     reader.subscribe(kiosk_app._card_event)
     reader.start()
     simulated = kiosk_app.hardware.card_reader

@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 
+from devices.card.auth import IssuerPublicKey
+from devices.card.demo import make_demo_card
+from devices.card.private_pcscd import PcscdDaemon
 from devices.card.sim import SimCardReader
+from devices.card.virtual_card import VirtualCard
 from devices.health import DeviceHealth
 from kiosk.catalog_cache import DEMO_SNAPSHOT, CatalogCache
 from kiosk.journal import Journal
 from kiosk.journey import Journey, Screen
 from kiosk.receipts import ReceiptNumbers
+from mqtt.contract.messages import ApplicationSubmitted
 from mqtt.outbox import Outbox, open_kiosk_db
-from provisioning import sealing
+from provisioning import offline_proof, sealing
+from provisioning.ca import FleetCA, make_csr, new_key
+from provisioning.request_signing import KioskSigner
 from tests.kiosk.fakes import CITIZEN_ID, FakeBackend
 
 ITEM = "11110102000000000Q2001001000"  # 居民身份证换领, needs 居民户口簿 (HKB)
@@ -42,6 +51,15 @@ def reader() -> Iterator[SimCardReader]:
 @pytest.fixture
 def sealing_key():  # type: ignore[no-untyped-def]
     return sealing.generate_key()
+
+
+@pytest.fixture
+def kiosk_signer(tmp_path: Path) -> KioskSigner:
+    """The key and certificate ``kioskctl enrol`` would have written for test-kiosk-01."""
+    ca = FleetCA.create(tmp_path / "ca", "a-test-passphrase-long-enough")
+    key = new_key()
+    signed = ca.sign_csr(make_csr(key, "test-kiosk-01"), "test-kiosk-01")
+    return KioskSigner(key, x509.load_pem_x509_certificate(signed.cert_pem))
 
 
 def make_journey(tmp_path: Path, backend: FakeBackend, sealing_key=None, **kw) -> Journey:  # type: ignore[no-untyped-def]
@@ -155,6 +173,134 @@ def test_offline_the_applicant_is_sealed_and_lookup_shows_it_queued(
     assert journey.lookup_rows() == [
         {"receipt_no": transaction.receipt_no, "item_name": "居民身份证换领", "status": "queued"}
     ]
+
+
+def apply_offline(journey: Journey, reader) -> tuple[dict, object]:  # type: ignore[no-untyped-def]
+    to_home(journey, reader)
+    assert journey.offline
+    journey.open_catalog()
+    journey.choose_item(ITEM)
+    journey.start_application()
+    transaction = journey.submit_application(None, "post")
+    assert transaction is not None and journey.screen is Screen.DONE
+    return dict(events(journey))["application.submitted"], transaction
+
+
+def check_offline_proof(body: dict, sealing_key, signer: KioskSigner) -> None:  # type: ignore[no-untyped-def]
+    """What the backend will do: open the applicant, check the proof against it."""
+    opened = json.loads(sealing.unseal(sealing_key, body["applicant_sealed"]))
+    offline_proof.verify(
+        body["offline_proof"],
+        kiosk_id="test-kiosk-01",
+        receipt_no=body["receipt_no"],
+        item_code=body["item_code"],
+        applicant_sealed=body["applicant_sealed"],
+        id_number=opened["id_number"],
+        kiosk_certificate=signer.certificate,
+        issuer_public_key=offline_proof.demo_issuer_public_key(),
+    )
+
+
+def test_offline_the_card_proves_the_application_and_the_kiosk_signs_it(
+    tmp_path: Path, reader: SimCardReader, sealing_key, kiosk_signer: KioskSigner
+) -> None:  # type: ignore[no-untyped-def]
+    journey = make_journey(
+        tmp_path,
+        FakeBackend(online=False),
+        sealing_key,
+        card_prover=reader.prove,
+        signer=kiosk_signer,
+    )
+    body, _ = apply_offline(journey, reader)
+    assert body["offline_proof"]["face"] == {"decision": "match", "liveness": "passed"}
+    ApplicationSubmitted.model_validate(body)  # what the outbox holds passes the contract
+    check_offline_proof(body, sealing_key, kiosk_signer)
+    assert "11010519491231002X" not in json.dumps(body["offline_proof"])
+
+
+def test_offline_a_card_gone_or_swapped_at_submit_still_sends_the_application(
+    tmp_path: Path, sealing_key, kiosk_signer: KioskSigner, caplog: pytest.LogCaptureFixture
+) -> None:  # type: ignore[no-untyped-def]
+    for step in ("removed", "swapped"):
+        reader = SimCardReader()
+        reader.insert_card("genuine")
+        journey = make_journey(
+            tmp_path / step,
+            FakeBackend(online=False),
+            sealing_key,
+            card_prover=reader.prove,
+            signer=kiosk_signer,
+        )
+        to_home(journey, reader)
+        journey.open_catalog()
+        journey.choose_item(ITEM)
+        journey.start_application()
+        if step == "removed":
+            reader.remove_card()
+        else:  # the same holder's other card, put in instead
+            reader.insert_card("not-yet-valid")
+        with caplog.at_level(logging.WARNING, logger="kiosk.journey"):
+            assert journey.submit_application(None, "post") is not None
+        body = dict(events(journey))["application.submitted"]
+        assert "offline_proof" not in body and body["applicant_sealed"]
+        assert "goes without a card proof: CardRemoved" in caplog.text
+        caplog.clear()
+
+
+def test_offline_a_kiosk_without_an_enrolled_key_sends_no_proof_and_says_so(
+    tmp_path: Path, reader: SimCardReader, sealing_key, caplog: pytest.LogCaptureFixture
+) -> None:  # type: ignore[no-untyped-def]
+    journey = make_journey(
+        tmp_path, FakeBackend(online=False), sealing_key, card_prover=reader.prove
+    )
+    with caplog.at_level(logging.WARNING, logger="kiosk.journey"):
+        body, _ = apply_offline(journey, reader)
+    assert "offline_proof" not in body and body["applicant_sealed"]
+    assert "no enrolled key" in caplog.text
+
+
+def test_online_applications_carry_no_offline_proof(
+    tmp_path: Path, reader: SimCardReader, sealing_key, kiosk_signer: KioskSigner
+) -> None:  # type: ignore[no-untyped-def]
+    journey = make_journey(
+        tmp_path, FakeBackend(), sealing_key, card_prover=reader.prove, signer=kiosk_signer
+    )
+    to_home(journey, reader)
+    journey.open_catalog()
+    journey.choose_item(ITEM)
+    journey.start_application()
+    assert journey.submit_application(None, "post") is not None
+    body = dict(events(journey))["application.submitted"]
+    assert "offline_proof" not in body and "applicant_sealed" not in body
+
+
+def test_offline_proof_over_pcscd_and_the_virtual_card(
+    tmp_path: Path,
+    sealing_key,
+    kiosk_signer: KioskSigner,
+    pcscd_with_vpcd: PcscdDaemon,
+) -> None:  # type: ignore[no-untyped-def]
+    """The real stack: pyscard, pcscd, vpcd and the virtual card answer the challenge."""
+    from devices.card.pcsc import PcscCardReader
+
+    reader = PcscCardReader(IssuerPublicKey.demo(), poll_interval=0.1)
+    reader.start()
+    card = VirtualCard(make_demo_card("genuine"), port=pcscd_with_vpcd.vpcd_port)
+    card.insert()
+    try:
+        assert reader.wait_for_card(10)
+        journey = make_journey(
+            tmp_path,
+            FakeBackend(online=False),
+            sealing_key,
+            card_prover=reader.prove,
+            signer=kiosk_signer,
+        )
+        body, _ = apply_offline(journey, reader)
+    finally:
+        card.remove()
+        reader.stop()
+    check_offline_proof(body, sealing_key, kiosk_signer)
 
 
 def test_three_refused_faces_refer_to_the_window(tmp_path: Path, reader: SimCardReader) -> None:

@@ -9,11 +9,11 @@ import pytest
 
 import devices
 from devices.card import CardReaderConfig, make_card_reader
-from devices.card.auth import IssuerKey
+from devices.card.auth import IssuerPublicKey
 from devices.card.pcsc import PcscCardReader
 from devices.card.sim import SimCardReader
 
-DEMO_KEY_HEX = IssuerKey.demo()._secret.hex()
+DEMO_KEY_HEX = IssuerPublicKey.demo().hex()
 
 
 def test_sim_backend_defaults_to_the_demo_key() -> None:
@@ -21,10 +21,16 @@ def test_sim_backend_defaults_to_the_demo_key() -> None:
 
 
 def test_pcsc_backend_needs_an_issuer_key() -> None:
-    with pytest.raises(ValueError, match="issuer key"):
+    with pytest.raises(ValueError, match="issuer public key"):
         make_card_reader(CardReaderConfig(backend="pcsc"))
-    reader = make_card_reader(CardReaderConfig(backend="pcsc", issuer_key_hex=DEMO_KEY_HEX))
+    reader = make_card_reader(CardReaderConfig(backend="pcsc", issuer_public_key_hex=DEMO_KEY_HEX))
     assert isinstance(reader, PcscCardReader)
+
+
+def test_a_kiosk_configured_with_the_old_symmetric_key_is_refused() -> None:
+    old_master_key_hex = b"govkiosk-demo-issuer-key-NOT-SECRET".hex()
+    with pytest.raises(ValueError, match="32 bytes"):
+        make_card_reader(CardReaderConfig(backend="pcsc", issuer_public_key_hex=old_master_key_hex))
 
 
 def test_unknown_backend_is_refused() -> None:

@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 
-from devices.card.auth import IssuerKey
+from devices.card.auth import IssuerPublicKey, IssuerSigningKey, new_challenge, verify_card_proof
 from devices.card.demo import demo_photo
 from devices.card.pcsc import PcscCardReader
 from devices.card.reader import CardEvent, CardEventKind
@@ -61,7 +61,7 @@ def card_events() -> EventLog:
 @pytest.fixture
 def pcsc_reader(pcscd_with_vpcd: PcscdDaemon, card_events: EventLog) -> Iterator[PcscCardReader]:
     """A started PC/SC reader on the private pcscd, its events going to ``card_events``."""
-    reader = PcscCardReader(IssuerKey.demo(), reader_name=VPCD_SLOT, poll_interval=0.1)
+    reader = PcscCardReader(IssuerPublicKey.demo(), reader_name=VPCD_SLOT, poll_interval=0.1)
     reader.subscribe(card_events)
     reader.start()
     card_events.wait_for(CardEventKind.READER_ATTACHED)
@@ -188,8 +188,51 @@ def test_reader_present_is_healthy(pcsc_reader: PcscCardReader) -> None:
 
 def test_card_of_another_issuer_is_not_authentic(inserted: Callable[..., VirtualCard]) -> None:
     inserted("genuine")
-    foreign_issuer = PcscCardReader(
-        IssuerKey(b"another issuer's master key!"), reader_name=VPCD_SLOT
-    )
+    foreign_issuer = PcscCardReader(IssuerSigningKey.generate().public_key, reader_name=VPCD_SLOT)
     with pytest.raises(CardNotAuthentic):
         foreign_issuer.read_identity()
+
+
+def test_prove_answers_a_given_challenge_that_the_issuer_key_alone_checks(
+    pcsc_reader: PcscCardReader, inserted: Callable[..., VirtualCard]
+) -> None:
+    inserted("genuine")
+    identity = pcsc_reader.read_identity()
+    challenge = new_challenge()
+
+    proof = pcsc_reader.prove(challenge)
+
+    assert proof.serial.hex().upper() == identity.serial and proof.challenge == challenge
+    verify_card_proof(
+        IssuerPublicKey.demo(), proof, id_number=identity.id_number, challenge=challenge
+    )
+
+
+def test_prove_refuses_another_card_and_an_empty_reader(
+    pcsc_reader: PcscCardReader,
+    card_events: EventLog,
+    inserted: Callable[..., VirtualCard],
+) -> None:
+    card = inserted("genuine")
+    pcsc_reader.read_identity()
+    card.remove()
+    card_events.wait_for(CardEventKind.CARD_REMOVED)
+    with pytest.raises(CardRemoved):
+        pcsc_reader.prove(new_challenge())
+
+    # Another genuine card of the same holder has another serial (a card swapped in).
+    inserted("not-yet-valid")
+    with pytest.raises(CardRemoved, match="another card"):
+        pcsc_reader.prove(new_challenge())
+
+
+def test_clone_cannot_prove(
+    pcsc_reader: PcscCardReader, card_events: EventLog, inserted: Callable[..., VirtualCard]
+) -> None:
+    card = inserted("genuine")
+    pcsc_reader.read_identity()
+    card.remove()
+    card_events.wait_for(CardEventKind.CARD_REMOVED)
+    inserted("clone")  # same serial, same files, not the key
+    with pytest.raises(CardNotAuthentic, match="challenge-response"):
+        pcsc_reader.prove(new_challenge())

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from devices.card.auth import IssuerKey
+from devices.card.auth import IssuerPublicKey
 from devices.card.pcsc import PcscCardReader
 from devices.card.reader import CardEventKind
 from devices.errors import DeviceUnavailable
@@ -33,7 +33,7 @@ def reader_events() -> EventLog:
 @pytest.fixture
 def pcsc_reader(reader_events: EventLog) -> Iterator[PcscCardReader]:
     """A started PC/SC reader; the test decides what pcscd is doing."""
-    reader = PcscCardReader(IssuerKey.demo(), poll_interval=0.1)
+    reader = PcscCardReader(IssuerPublicKey.demo(), poll_interval=0.1)
     reader.subscribe(reader_events)
     reader.start()
     yield reader

@@ -8,6 +8,7 @@ from datetime import date
 
 import pytest
 
+from devices.card.auth import IssuerPublicKey, IssuerSigningKey, new_challenge, verify_card_proof
 from devices.card.reader import CardEvent, CardEventKind
 from devices.card.sim import SimCardReader
 from devices.errors import (
@@ -95,3 +96,26 @@ def test_no_card_and_detached_reader(sim_reader: SimCardReader) -> None:
         sim_reader.read_identity()
     sim_reader.attach_reader()
     assert sim_reader.health().state == "ok"
+
+
+def test_prove_by_the_card_read_and_only_by_it(sim_reader: SimCardReader) -> None:
+    sim_reader.insert_card("genuine")
+    identity = sim_reader.read_identity()
+    challenge = new_challenge()
+    proof = sim_reader.prove(challenge)
+    verify_card_proof(
+        IssuerPublicKey.demo(), proof, id_number=identity.id_number, challenge=challenge
+    )
+    sim_reader.insert_card("not-yet-valid")  # same holder, another card
+    with pytest.raises(CardRemoved, match="another card"):
+        sim_reader.prove(challenge)
+    sim_reader.remove_card()
+    with pytest.raises(CardRemoved):
+        sim_reader.prove(challenge)
+
+
+def test_a_simulator_trusting_another_issuer_refuses_demo_cards() -> None:
+    reader = SimCardReader(IssuerSigningKey.generate().public_key)
+    reader.insert_card("genuine")
+    with pytest.raises(CardNotAuthentic, match="not signed by the issuer"):
+        reader.read_identity()

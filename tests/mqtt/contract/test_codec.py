@@ -108,3 +108,53 @@ def test_encode_refuses_an_oversized_message() -> None:
     with pytest.raises(ContractError) as caught:
         encode(big)
     assert caught.value.code == "too_large"
+
+
+def offline_application() -> dict:
+    return {
+        "session_id": str(uuid.uuid4()),
+        "receipt_no": "K1-20261123-0001",
+        "item_code": "ITEM",
+        "item_name": "换领",
+        "applicant": "110105********002X",
+        "applicant_sealed": "S" * 4096,
+        "offline_proof": {
+            "card": {
+                "serial": "4b10000000000001",
+                "holder_digest": "ab" * 32,
+                "photo_digest": "cd" * 32,
+                "card_public_key": "ef" * 32,
+                "certificate_signature": "A" * 86 + "==",
+                "challenge": "01" * 16,
+                "signature": "B" * 86 + "==",
+            },
+            "face": {"decision": "match", "liveness": "passed"},
+            "at": "2026-11-23T02:00:00.000000Z",
+            "kiosk_signature": "C" * 96,
+        },
+    }
+
+
+def test_an_offline_proof_is_closed_and_bounded() -> None:
+    from mqtt.contract.messages import ApplicationSubmitted
+
+    body = offline_application()
+    ApplicationSubmitted.model_validate(body)
+    envelope = make_envelope("k110101-0001", "application.submitted", body, seq=1)
+    assert len(encode(envelope)) < MAX_MESSAGE_BYTES  # the longest sealed applicant, and a proof
+    for path, value in [
+        (("offline_proof", "extra"), "x"),
+        (("offline_proof", "card", "id_number"), "11010519491231002X"),
+        (("offline_proof", "card", "serial"), "4B10000000000001"),
+        (("offline_proof", "card", "signature"), "B" * 200),
+        (("offline_proof", "face", "decision"), "probably"),
+        (("offline_proof", "at"), "2026-11-23T10:00:00+08:00"),
+        (("offline_proof", "kiosk_signature"), "C" * 300),
+    ]:
+        broken = offline_application()
+        target = broken
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+        with pytest.raises(ValueError):
+            ApplicationSubmitted.model_validate(broken)
