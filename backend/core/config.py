@@ -170,6 +170,13 @@ class Settings(MqttClientSettings):
     rectification_working_days: int = Field(
         default=5, ge=1, le=15, description="FLEET_RECTIFICATION_WORKING_DAYS: 差评 fix deadline"
     )
+    card_issuer_public_key: str | None = Field(
+        default=None,
+        description="FLEET_CARD_ISSUER_PUBLIC_KEY: the citizen-card issuer's Ed25519 public key "
+        "(64 hex digits), to check the card's signed answer in an offline kiosk's application; "
+        "unset: the published demo key with FLEET_ENVIRONMENT=development, else none (offline "
+        "applications then wait for a reviewer)",
+    )
     max_clock_skew_s: float = Field(
         default=300,
         ge=5,

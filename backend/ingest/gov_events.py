@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -87,11 +88,27 @@ class GovIngest:
         except (CAError, gov_keys.KeyUnavailable, OSError) as err:
             logger.warning("citizen keys unavailable, sealed applicants stay unmatched: %s", err)
         return cls(
-            resolver=applications.Resolver(keys=keys, unseal=unseal),
+            resolver=applications.Resolver(
+                keys=keys, unseal=unseal, issuer_public_key=card_issuer_key(settings)
+            ),
             notifier=notification_provider(settings.dev_outbox_dir),
             rectification_days=settings.rectification_working_days,
             sms=sms_provider(settings.dev_outbox_dir, settings.sms_gateway_url),
         )
+
+
+def card_issuer_key(settings: Settings) -> Any:
+    """The card issuer's public key that offline proofs are checked with, or None."""
+    from provisioning.ca import ENVIRONMENT_ENV
+    from provisioning.offline_proof import demo_issuer_public_key, issuer_public_key_from_hex
+
+    if settings.card_issuer_public_key:
+        return issuer_public_key_from_hex(settings.card_issuer_public_key)
+    if os.environ.get(ENVIRONMENT_ENV) == "development":
+        logger.warning("offline proofs are checked with the published DEMO card issuer key")
+        return demo_issuer_public_key()
+    logger.warning("FLEET_CARD_ISSUER_PUBLIC_KEY unset: offline applications wait for a reviewer")
+    return None
 
 
 @lru_cache(maxsize=1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, String
+from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.models.base import Base, UTCDateTime
@@ -35,5 +35,7 @@ class Enrolment(Base):
     site: Mapped[str] = mapped_column(String(200))
     region_code: Mapped[str] = mapped_column(String(12))
     certificate_serial: Mapped[str] = mapped_column(String(64))
+    # The certificate itself (public): an offline kiosk's signed proof is checked against it.
+    certificate_pem: Mapped[str | None] = mapped_column(Text)
     enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -391,9 +391,9 @@ class Resolver:
 
     keys: DataKeys | None
     unseal: Any  # callable(token: str) -> bytes, or None when the sealing key is unavailable
-    # callable(proof, *, kiosk_id, receipt_no, item_code, applicant_sealed, id_number) -> dict,
-    # raising with a reason when the offline card proof fails; None: no offline proofs accepted
-    offline_proof: Any = None
+    # the card issuer's public key (devices.card.auth.IssuerPublicKey), to check an offline
+    # kiosk's card proof; None: offline applications wait for a reviewer
+    issuer_public_key: Any = None
 
 
 class EventRefused(Exception):
@@ -467,23 +467,19 @@ def _resolve_applicant(
         return _unproven(
             "离线申请未附带证件的签名应答，无法证明申请人在该终端", claimed_citizen_id=citizen.id
         )
-    if resolver.offline_proof is None:
-        return _unproven(
-            "后端未配置证件签发机构公钥，无法核验离线申请", claimed_citizen_id=citizen.id
-        )
-    try:
-        proof = resolver.offline_proof(
-            body["offline_proof"],
-            kiosk_id=kiosk_id,
-            receipt_no=body["receipt_no"],
-            item_code=body["item_code"],
-            applicant_sealed=sealed,
-            id_number=id_number,
-        )
-    except Exception as err:  # a refusal carries its reason; anything else is no proof either
-        reason = getattr(err, "message", None) or str(err) or type(err).__name__
-        return _unproven(f"离线证明未通过核验：{reason}"[:300], claimed_citizen_id=citizen.id)
-    return Applicant(citizen, proof)
+    checked = proofs.offline_card(
+        session,
+        resolver.issuer_public_key,
+        body["offline_proof"],
+        kiosk_id=kiosk_id,
+        receipt_no=body["receipt_no"],
+        item_code=body["item_code"],
+        applicant_sealed=sealed,
+        id_number=id_number,
+    )
+    if not checked.holds:
+        return _unproven(checked.reason or "", claimed_citizen_id=citizen.id)
+    return Applicant(citizen, checked.proof)
 
 
 def _same_application(application: Application, event_id: str, body: dict[str, Any]) -> bool:

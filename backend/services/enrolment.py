@@ -137,6 +137,7 @@ def enrol(session: Session, ca: FleetCA, *, code: str, csr_pem: str, broker_url:
             site=row.site,
             region_code=row.region_code,
             certificate_serial=f"{signed.serial:x}",
+            certificate_pem=signed.cert_pem.decode(),
             enrolled_at=now,
         )
     )

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.models import CitizenToken
+from backend.models import CitizenToken, Enrolment
 
 # The kiosk's clock may differ a little from the backend's; an event made at the very end of
 # a session may also be stamped a moment after the citizen pressed 退出.
@@ -95,3 +95,58 @@ def citizen_token(token: CitizenToken) -> dict[str, Any]:
 def reviewer(actor: str, reason: str) -> dict[str, Any]:
     """A person matched the applicant by hand (an unmatched application)."""
     return {"kind": "reviewer", "actor": actor, "reason": reason[:200]}
+
+
+def offline_card(
+    session: Session,
+    issuer_public_key: Any,
+    wire: dict[str, Any],
+    *,
+    kiosk_id: str,
+    receipt_no: str,
+    item_code: str,
+    applicant_sealed: str,
+    id_number: str,
+) -> Checked:
+    """An offline kiosk's proof: the card answered this application's own challenge, the
+    face matched, and the kiosk signed it with the certificate it is enrolled with."""
+    from cryptography import x509
+
+    from provisioning.offline_proof import OfflineProofRefused, verify
+
+    if issuer_public_key is None:
+        return refused(
+            "后端未配置证件签发机构公钥（FLEET_CARD_ISSUER_PUBLIC_KEY），无法核验离线申请"
+        )
+    enrolment = session.get(Enrolment, kiosk_id)
+    if enrolment is None or not enrolment.certificate_pem:
+        return refused("发送终端没有登记证书，无法核验其离线证明")
+    if enrolment.retired_at is not None:
+        return refused("发送终端已退役，其离线证明不予采信")
+    try:
+        certificate = x509.load_pem_x509_certificate(enrolment.certificate_pem.encode())
+        verify(
+            wire,
+            kiosk_id=kiosk_id,
+            receipt_no=receipt_no,
+            item_code=item_code,
+            applicant_sealed=applicant_sealed,
+            id_number=id_number,
+            kiosk_certificate=certificate,
+            issuer_public_key=issuer_public_key,
+        )
+    except OfflineProofRefused as err:
+        return refused(f"离线证明未通过核验（{err.code}）：{err.message_zh}")
+    except ValueError as err:
+        return refused(f"离线证明无法核验：{err}"[:300])
+    card = wire.get("card") or {}
+    return Checked(
+        {
+            "kind": "offline_card",
+            "kiosk_id": kiosk_id,
+            "card_serial": card.get("serial"),
+            "face": wire.get("face"),
+            "at": wire.get("at"),
+            "kiosk_certificate_serial": enrolment.certificate_serial,
+        }
+    )

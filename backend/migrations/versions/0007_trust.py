@@ -29,6 +29,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column("kiosk_session_id", sa.String(length=36), nullable=True))
     with op.batch_alter_table("kiosks") as batch:
         batch.add_column(sa.Column("clock_skew_s", sa.Float(), nullable=True))
+    with op.batch_alter_table("enrolments") as batch:
+        batch.add_column(sa.Column("certificate_pem", sa.Text(), nullable=True))
     op.create_table(
         "retained_seen",
         sa.Column("digest", sa.String(length=64), nullable=False),
@@ -42,6 +44,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f("ix_retained_seen_seen_at"), table_name="retained_seen")
     op.drop_table("retained_seen")
+    with op.batch_alter_table("enrolments") as batch:
+        batch.drop_column("certificate_pem")
     with op.batch_alter_table("kiosks") as batch:
         batch.drop_column("clock_skew_s")
     with op.batch_alter_table("applications") as batch:

@@ -34,9 +34,10 @@ from backend.models import (
 )
 from backend.models.base import utcnow
 from backend.services.applications import Resolver
+from devices.card.demo import DemoCard, make_demo_card
 from mqtt.contract import Channel, encode, make_envelope, topic
 from mqtt.contract.receipts import receipt_number
-from provisioning import sealing
+from provisioning import offline_proof, sealing
 from provisioning.request_signing import KioskAuth
 from tests.backend.gov_fixtures import SSC_REISSUE, WANG_XIAOHONG, ZHANG_SAN, Gov, make_gov
 from tests.kiosk_identity import CA_PASSPHRASE
@@ -53,7 +54,11 @@ def gov(fleet_db_url: str, kiosk_ca: Path, tmp_path: Path):
 def ingest(gov: Gov) -> GovIngest:
     key = load_sealing_key(gov.ca_dir, CA_PASSPHRASE)
     return GovIngest(
-        resolver=Resolver(keys=gov.keys, unseal=lambda token: sealing.unseal(key, token)),
+        resolver=Resolver(
+            keys=gov.keys,
+            unseal=lambda token: sealing.unseal(key, token),
+            issuer_public_key=offline_proof.demo_issuer_public_key(),
+        ),
         notifier=DevNotificationProvider(gov.settings.dev_outbox_dir),
         rectification_days=5,
         sms=DevSmsProvider(gov.settings.dev_outbox_dir),
@@ -259,6 +264,69 @@ def test_an_offline_application_without_the_cards_proof_waits_for_a_reviewer(
     assert app.state == "unmatched" and app.citizen_id is None
     assert "签名应答" in (app.unmatched_reason or "")
     assert ZHANG_SAN["id_number"].encode() not in raw.payload  # never in clear on the wire
+
+
+def offline_application(
+    gov: Gov,
+    kiosk: Kiosk,
+    receipt: str,
+    *,
+    signer_kiosk: Kiosk | None = None,
+    **proof_overrides: Any,
+) -> Raw:
+    """What an offline kiosk sends: the sealed applicant and the card's answer to the
+    application's own challenge, with the face decision, signed by the kiosk."""
+    from devices.card.application import prove
+    from tests.devices.card.test_application import AppletTransport
+
+    sealed = sealed_for(gov, ZHANG_SAN)
+    signer = (signer_kiosk or kiosk).auth.signer
+    challenge = offline_proof.challenge_for(signer.kiosk_id, receipt, SSC_REISSUE, sealed)
+    card = make_demo_card(DemoCard.GENUINE)
+    wire = offline_proof.build(
+        signer,
+        kiosk_id=signer.kiosk_id,
+        receipt_no=receipt,
+        item_code=SSC_REISSUE,
+        applicant_sealed=sealed,
+        card_proof=prove(AppletTransport(card), offline_proof.demo_issuer_public_key(), challenge),
+        face_decision=proof_overrides.pop("decision", "match"),
+        liveness=proof_overrides.pop("liveness", "passed"),
+        at=utcnow(),
+    )
+    return kiosk.application(receipt, applicant_sealed=sealed, offline_proof=wire)
+
+
+def test_an_offline_application_with_the_cards_signed_answer_is_accepted(
+    gov: Gov, ingest: GovIngest, kiosk: Kiosk
+) -> None:
+    raw = offline_application(gov, kiosk, kiosk.receipt())
+    store_batch(gov.sessions(), [raw], ingest)
+    (app,) = applications(gov)
+    assert app.citizen_id == ZHANG_SAN["id"] and app.state == "delivered", app.unmatched_reason
+    assert app.proof["kind"] == "offline_card" and app.proof["face"]["decision"] == "match"
+    assert ZHANG_SAN["id_number"].encode() not in raw.payload
+
+
+def test_an_offline_proof_cannot_be_moved_or_made_up(
+    gov: Gov, ingest: GovIngest, kiosk: Kiosk, other_kiosk: Kiosk
+) -> None:
+    genuine = json.loads(offline_application(gov, kiosk, kiosk.receipt()).payload)["body"]
+    moved = dict(genuine, receipt_no=kiosk.receipt())  # the proof of one, sent for another
+    other = json.loads(
+        offline_application(gov, kiosk, kiosk.receipt(), signer_kiosk=other_kiosk).payload
+    )["body"]  # signed by another kiosk
+    no_face = json.loads(
+        offline_application(gov, kiosk, kiosk.receipt(), decision="no_match").payload
+    )["body"]
+    batch = [kiosk.event("application.submitted", body) for body in (moved, other, no_face)]
+    result = store_batch(gov.sessions(), batch, ingest)
+    assert result.stored_events == 3
+    apps = applications(gov)
+    assert [a.state for a in apps] == ["unmatched"] * 3 and all(a.citizen_id is None for a in apps)
+    reasons = sorted(a.unmatched_reason or "" for a in apps)
+    assert any("kiosk_signature" in r for r in reasons), reasons
+    assert any("face_not_matched" in r for r in reasons), reasons
 
 
 def test_an_unresolvable_sealed_applicant_is_kept_unmatched_not_dropped(
