@@ -140,12 +140,12 @@ def head_mac(key: bytes, key_id: str, last_seq: int, last_hash: str) -> str:
 # What a walk can find. English for the CLI and logs, Chinese for the ops pages and the API.
 TEXTS: dict[str, tuple[str, str]] = {
     "missing": (
-        "entries {seq}..{end} are missing",
-        "第 {seq}–{end} 条记录缺失（被删除）",
+        "{entries} {are} missing",
+        "{entries_zh}记录缺失（被删除）",
     ),
     "renumbered": (
-        "entries {seq}..{end} are entries {was}..{was_end} renumbered (entries before them were removed or inserted)",
-        "第 {seq}–{end} 条原是第 {was}–{was_end} 条，被重新编号（其前有记录被删除或插入）",
+        "{entries} {are} {was_entries}, renumbered (entries before them were removed or inserted)",
+        "{entries_zh}原是{was_entries_zh}，被重新编号（其前有记录被删除或插入）",
     ),
     "swapped": (
         "entries {seq} and {was} were swapped",
@@ -153,11 +153,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "rewritten": (
         "entry {seq} was rewritten: {fields} changed",
-        "第 {seq} 条被改写：{fields_zh} 被修改",
+        "第 {seq} 条被改写：{fields_zh}被修改",
     ),
     "rechained": (
-        "entries {seq}..{end}: MAC does not verify with key {note}: the chain was recomputed without the key (re-chained)",
-        "第 {seq}–{end} 条的 MAC 用密钥 {note} 校验不通过：哈希链被无密钥地重新计算（重链）",
+        "{entries}: MAC does not verify with key {note}: the chain was recomputed without the key (re-chained)",
+        "{entries_zh}的 MAC 用密钥 {note} 校验不通过：哈希链被无密钥地重新计算（重链）",
     ),
     "forged": (
         "entry {seq} is forged: none of its MACs verifies (not written by the backend)",
@@ -184,12 +184,12 @@ TEXTS: dict[str, tuple[str, str]] = {
         "第 {seq} 条与第 {prev} 条衔接不上",
     ),
     "head_behind": (
-        "the log ends at entry {prev} but its head says {end}: entries {seq}..{end} were removed",
-        "日志止于第 {prev} 条，但链头记为第 {end} 条：第 {seq}–{end} 条被删除",
+        "the log ends at entry {prev} but its head says {end}: {entries} {were} removed",
+        "日志止于第 {prev} 条，但链头记为第 {end} 条：{entries_zh}被删除",
     ),
     "beyond_head": (
-        "entries {seq}..{end} lie beyond the head (entry {prev}): added without the backend",
-        "第 {seq}–{end} 条位于链头（第 {prev} 条）之后：并非经后端写入",
+        "{entries} {are} beyond the head (entry {prev}): added without the backend",
+        "{entries_zh}位于链头（第 {prev} 条）之后：并非经后端写入",
     ),
     "head_mac": (
         "the head (entry {seq}) does not verify with the key: it was rewritten, the newest entries were probably removed",
@@ -200,8 +200,8 @@ TEXTS: dict[str, tuple[str, str]] = {
         "审计链头缺失",
     ),
     "cp_truncated": (
-        "checkpoint #{cp} ({note}) recorded {end} entries but the log ends at entry {prev}: entries {seq}..{end} were removed since",
-        "检查点 #{cp}（{note}）记录了 {end} 条，但日志止于第 {prev} 条：此后第 {seq}–{end} 条被删除",
+        "checkpoint #{cp} ({note}) recorded {end} entries but the log ends at entry {prev}: {entries} {were} removed since",
+        "检查点 #{cp}（{note}）记录了 {end} 条，但日志止于第 {prev} 条：此后{entries_zh}被删除",
     ),
     "cp_changed": (
         "entry {seq} differs from checkpoint #{cp} ({note}): the log up to it was changed or re-chained since",
@@ -251,6 +251,16 @@ class Finding:
             "was": self.was,
             "was_end": (self.was or 0) + span,
             "prev": (self.seq or 1) - 1,
+            "entries": f"entry {self.seq}" if span == 0 else f"entries {self.seq}..{end}",
+            "were": "was" if span == 0 else "were",
+            "are": "is" if span == 0 else "are",
+            "was_entries": f"entry {self.was}"
+            if span == 0
+            else f"entries {self.was}..{(self.was or 0) + span}",
+            "entries_zh": f"第 {self.seq} 条" if span == 0 else f"第 {self.seq}–{end} 条",
+            "was_entries_zh": f"第 {self.was} 条"
+            if span == 0
+            else f"第 {self.was}–{(self.was or 0) + span} 条",
             "fields": ", ".join(self.fields),
             "fields_zh": "、".join(FIELD_NAMES_ZH.get(f, f) for f in self.fields),
             "note": self.note,

@@ -202,7 +202,7 @@ def test_attack_rewrite_one_field_in_place(fleet_db: Engine) -> None:
     assert not verdict.ok and [f.text for f in verdict.findings] == [
         "entry 3 was rewritten: target changed"
     ]
-    assert verdict.findings[0].text_zh == "第 3 条被改写：对象 被修改"
+    assert verdict.findings[0].text_zh == "第 3 条被改写：对象被修改"
 
 
 def test_attack_delete_a_middle_entry_and_renumber(fleet_db: Engine, cp_file: Path) -> None:
@@ -217,7 +217,7 @@ def test_attack_delete_a_middle_entry_and_renumber(fleet_db: Engine, cp_file: Pa
         )
     verdict = _verify(fleet_db, cp_file)
     assert not verdict.ok and "renumbered" in _kinds(verdict)
-    assert "entries 3..4 are entries 4..5 renumbered" in _texts(verdict)
+    assert "entries 3..4 are entries 4..5, renumbered" in _texts(verdict)
     assert verdict.first_bad_seq == 3
 
 
@@ -226,7 +226,7 @@ def test_attack_delete_a_middle_entry_leaving_a_gap(fleet_db: Engine) -> None:
     with fleet_db.begin() as conn:
         conn.execute(text("DELETE FROM audit_log WHERE seq = 2"))
     verdict = _verify(fleet_db)
-    assert not verdict.ok and [f.text for f in verdict.findings] == ["entries 2..2 are missing"]
+    assert not verdict.ok and [f.text for f in verdict.findings] == ["entry 2 is missing"]
 
 
 def test_attack_swap_two_entries(fleet_db: Engine) -> None:
@@ -299,7 +299,7 @@ def test_attack_insert_an_unkeyed_entry_in_the_middle(fleet_db: Engine) -> None:
     verdict = _verify(fleet_db)
     texts = _texts(verdict)
     assert "entry 3 is unkeyed but follows keyed entries" in texts
-    assert "entries 4..6 are entries 3..5 renumbered" in texts
+    assert "entries 4..6 are entries 3..5, renumbered" in texts
 
 
 def test_attack_truncate_everything(fleet_db: Engine, cp_file: Path) -> None:
@@ -460,7 +460,7 @@ def test_cli_checkpoint_and_verify(fleet_db: Engine, fleet_db_url: str, tmp_path
             text("UPDATE audit_head SET last_seq = 2, last_hash = :h"), {"h": _hash(fleet_db, 2)}
         )
     bad = _cli("audit", "verify", "--checkpoint", str(copy), url=fleet_db_url)
-    assert bad.returncode == 1 and "entries 3..3 were removed since" in bad.stderr, bad.stderr
+    assert bad.returncode == 1 and "entry 3 was removed since" in bad.stderr, bad.stderr
     assert "the latest, #1" in bad.stderr
     blind = _cli("audit", "verify", url=fleet_db_url)
     assert blind.returncode == 1 and "no valid checkpoint" in blind.stderr
@@ -500,7 +500,7 @@ def test_the_audit_page_and_api_show_the_verdict(ops_client, users: dict, fleet_
     with fleet_db.begin() as conn:
         conn.execute(text("UPDATE audit_log SET action = 'nothing' WHERE seq = 1"))
     page = ops_client.get("/ops/audit", params={"verify": 1}).text
-    assert "哈希链校验失败：第 1 条" in page and "第 1 条被改写：操作 被修改" in page
+    assert "哈希链校验失败：第 1 条" in page and "第 1 条被改写：操作被修改" in page
     assert "已对照 1 个签名检查点" in page
     body = ops_client.get("/api/v1/ops/audit/verify").json()
     assert not body["ok"] and body["first_bad_seq"] == 1 and body["checkpoints"] == 1
@@ -509,3 +509,29 @@ def test_the_audit_page_and_api_show_the_verdict(ops_client, users: dict, fleet_
     ]
     key = ops_client.get("/api/v1/audit/checkpoint-key").json()
     assert key["algorithm"] == "Ed25519" and "BEGIN PUBLIC KEY" in key["public_key_pem"]
+
+
+def test_serve_writes_checkpoints_on_its_interval(
+    fleet_db: Engine, fleet_db_url: str, cp_file: Path
+) -> None:
+    from backend.core.config import Settings
+    from backend.core.db import make_sessionmaker
+    from backend.services.audit_worker import CheckpointWorker
+    from tests.conftest import wait_for
+
+    settings = Settings(
+        database_url=fleet_db_url,
+        audit_checkpoint_file=cp_file,
+        audit_checkpoint_interval_s=0.1,
+    )
+    _fill(fleet_db, 2)
+    worker = CheckpointWorker(make_sessionmaker(fleet_db), settings)
+    worker.start()
+    try:
+        assert wait_for(lambda: cp_file.exists() and "last_seq" in cp_file.read_text(), 10)
+        _fill(fleet_db, 1)
+        assert wait_for(lambda: len(cp_file.read_text().splitlines()) == 2, 10)
+    finally:
+        worker.stop()
+    assert [json.loads(line)["entries"] for line in cp_file.read_text().splitlines()] == [2, 3]
+    assert _verify(fleet_db, cp_file).ok
