@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
 from backend.core import migrate
 from backend.core.config import Settings, get_settings
@@ -26,6 +27,17 @@ def _settings() -> Settings:
     except ValidationError as err:
         print(f"fleet-backend: bad configuration:\n{err}", file=sys.stderr)
         sys.exit(2)
+
+
+def _sessions(settings: Settings) -> sessionmaker[Session]:
+    """Sessions of the configured database, their audit entries keyed from FLEET_CA_DIR."""
+    from backend.core.db import make_engine, make_sessionmaker
+    from backend.services import audit
+
+    return make_sessionmaker(
+        make_engine(settings.database_url),
+        info={audit.KEYS_INFO: audit.keys_provider(settings.ca_dir)},
+    )
 
 
 def _require_current_schema(settings: Settings) -> None:
@@ -74,9 +86,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print("fleet-backend: --tls-cert and --tls-key go together", file=sys.stderr)
         return 2
     from backend.alerts.worker import AlertWorker  # the ops centre's rules (backend/alerts)
-    from backend.core.db import make_engine, make_sessionmaker
+    from backend.services.audit_worker import CheckpointWorker
 
-    alert_worker = AlertWorker(make_sessionmaker(make_engine(settings.database_url)), settings)
+    sessions = _sessions(settings)
+    alert_worker = AlertWorker(sessions, settings)
+    checkpoint_worker = CheckpointWorker(sessions, settings)
     config = uvicorn.Config(
         create_app(settings),
         host=args.host,
@@ -86,10 +100,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         ssl_keyfile=args.tls_key,
     )
     alert_worker.start()
+    checkpoint_worker.start()
     try:
         NotifyingServer(config).run()
     finally:
         alert_worker.stop()
+        checkpoint_worker.stop()
     return 0
 
 
@@ -127,7 +143,6 @@ def cmd_db_current(args: argparse.Namespace) -> int:
 
 
 def cmd_create_token(args: argparse.Namespace) -> int:
-    from backend.core.db import make_engine, make_sessionmaker
     from backend.services import tokens
 
     settings = _settings()
@@ -142,17 +157,21 @@ def cmd_create_token(args: argparse.Namespace) -> int:
     if args.role != "technician" and args.region:
         print("fleet-backend: only technician tokens are limited to regions", file=sys.stderr)
         return 2
-    with make_sessionmaker(make_engine(settings.database_url)).begin() as session:
-        token = tokens.create_token(session, role=args.role, name=args.name)
-        session.flush()
-        auth.set_token_regions(session, token, args.region or [])
-        audit.record(
-            session,
-            actor="cli:admin",
-            action="token.create",
-            target=f"token:{args.name}",
-            detail={"role": args.role, "regions": args.region or []},
-        )
+    try:
+        with _sessions(settings).begin() as session:
+            token = tokens.create_token(session, role=args.role, name=args.name)
+            session.flush()
+            auth.set_token_regions(session, token, args.region or [])
+            audit.record(
+                session,
+                actor="cli:admin",
+                action="token.create",
+                target=f"token:{args.name}",
+                detail={"role": args.role, "regions": args.region or []},
+            )
+    except audit.AuditKeyUnavailable as err:
+        print(f"fleet-backend: {err}; nothing was created", file=sys.stderr)
+        return 1
     print(token)  # the only time it is shown; only its hash is stored
     return 0
 
@@ -160,7 +179,6 @@ def cmd_create_token(args: argparse.Namespace) -> int:
 def cmd_create_user(args: argparse.Namespace) -> int:
     import getpass
 
-    from backend.core.db import make_engine, make_sessionmaker
     from backend.services import audit, users
 
     settings = _settings()
@@ -173,7 +191,7 @@ def cmd_create_user(args: argparse.Namespace) -> int:
             print("fleet-backend: the passwords differ", file=sys.stderr)
             return 2
     try:
-        with make_sessionmaker(make_engine(settings.database_url)).begin() as session:
+        with _sessions(settings).begin() as session:
             user = users.create_user(
                 session,
                 username=args.username,
@@ -192,23 +210,106 @@ def cmd_create_user(args: argparse.Namespace) -> int:
     except users.UserError as err:
         print(f"fleet-backend: {err}", file=sys.stderr)
         return 2
+    except audit.AuditKeyUnavailable as err:
+        print(f"fleet-backend: {err}; nothing was created", file=sys.stderr)
+        return 1
     print(f"user {args.username} ({args.role}) created")
     return 0
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    from backend.core.db import make_engine, make_sessionmaker
     from backend.services import audit
 
     settings = _settings()
     _require_current_schema(settings)
-    with make_sessionmaker(make_engine(settings.database_url))() as session:
-        verdict = audit.verify(session)
+    path = args.checkpoint or settings.audit_checkpoint_file
+    if args.checkpoint and not args.checkpoint.exists():
+        print(f"fleet-backend: no checkpoint file {args.checkpoint}", file=sys.stderr)
+        return 2
+    with _sessions(settings)() as session:
+        verdict = audit.verify(session, checkpoint_file=path)
+    kinds = f"{verdict.keyed} keyed (HMAC-SHA256)"
+    if verdict.legacy:
+        kinds = f"{verdict.legacy} legacy, unkeyed (SHA-256 only), then " + kinds
+    out = sys.stdout if verdict.ok else sys.stderr
     if verdict.ok:
-        print(f"audit log intact: {verdict.entries} entries")
+        print(f"audit log intact: {verdict.entries} entries: {kinds}")
+    else:
+        where = f" at entry {verdict.first_bad_seq}" if verdict.first_bad_seq else ""
+        print(f"audit log BROKEN{where}: {verdict.reason}", file=out)
+        for finding in verdict.findings:
+            print(f"  - {finding.text}", file=out)
+        print(f"  ({verdict.entries} entries: {kinds})", file=out)
+    if verdict.checkpoint is not None:
+        latest = verdict.checkpoint
+        print(
+            f"checked against {verdict.checkpoints} signed checkpoints in {path}; the latest, "
+            f"#{latest.number}: {latest.entries} entries up to entry {latest.last_seq}, "
+            f"at {latest.at}, signed by {latest.signer}",
+            file=out,
+        )
+    else:
+        print(
+            f"no valid checkpoint in {path}: removal of the newest entries cannot be detected",
+            file=out,
+        )
+    return 0 if verdict.ok else 1
+
+
+def cmd_audit_checkpoint(args: argparse.Namespace) -> int:
+    from backend.services import audit
+    from backend.services.audit_worker import checkpoint_once
+
+    settings = _settings()
+    _require_current_schema(settings)
+    try:
+        checkpoint = checkpoint_once(_sessions(settings), settings, force=args.force)
+    except audit.AuditKeyUnavailable as err:
+        print(f"fleet-backend: {err}", file=sys.stderr)
+        return 1
+    except audit.CheckpointRefused as err:
+        print(
+            "fleet-backend: the audit log does not verify; no checkpoint written:", file=sys.stderr
+        )
+        for finding in err.findings:
+            print(f"  - {finding.text}", file=sys.stderr)
+        return 1
+    if checkpoint is None:
+        print(f"no new entries since the last checkpoint in {settings.audit_checkpoint_file}")
         return 0
-    print(f"audit log BROKEN at entry {verdict.first_bad_seq}: {verdict.reason}", file=sys.stderr)
-    return 1
+    print(
+        f"checkpoint written to {settings.audit_checkpoint_file}: {checkpoint.entries} entries "
+        f"up to entry {checkpoint.last_seq}, at {checkpoint.at}, signed by {checkpoint.signer}"
+    )
+    return 0
+
+
+def cmd_audit_public_key(args: argparse.Namespace) -> int:
+    from backend.services import audit
+
+    settings = _settings()
+    try:
+        keys = audit.keys_provider(settings.ca_dir)()
+    except audit.AuditKeyUnavailable as err:
+        print(f"fleet-backend: {err}", file=sys.stderr)
+        return 1
+    print(f"# audit checkpoint key {keys.signer} (Ed25519)")
+    print(keys.public_pem(), end="")
+    return 0
+
+
+def cmd_audit_rotate_key(args: argparse.Namespace) -> int:
+    from backend.gov.keys import KeyUnavailable, rotate_audit_key
+    from provisioning.ca import CAError, ca_passphrase
+
+    settings = _settings()
+    try:
+        kid = rotate_audit_key(settings.ca_dir, ca_passphrase())
+    except (CAError, KeyUnavailable, OSError) as err:
+        print(f"fleet-backend: {err}", file=sys.stderr)
+        return 1
+    print(f"new audit key {kid}; restart serve so new entries use it (older keys still verify)")
+    return 0
 
 
 def cmd_ca_init(args: argparse.Namespace) -> int:
@@ -327,10 +428,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     user.set_defaults(func=cmd_create_user)
 
-    audit = sub.add_parser("audit", help="the hash-chained audit log")
+    audit = sub.add_parser("audit", help="the keyed, hash-chained audit log")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
-    verify = audit_sub.add_parser("verify", help="recompute the chain; non-zero if tampered with")
+    verify = audit_sub.add_parser(
+        "verify", help="check every MAC and the signed checkpoints; exit 1 if tampered with"
+    )
+    verify.add_argument(
+        "--checkpoint",
+        type=Path,
+        help="the checkpoint file to compare with (default FLEET_AUDIT_CHECKPOINT_FILE)",
+    )
     verify.set_defaults(func=cmd_audit_verify)
+    checkpoint = audit_sub.add_parser(
+        "checkpoint", help="sign the log's head and append it to the checkpoint file now"
+    )
+    checkpoint.add_argument(
+        "--force", action="store_true", help="write one even if nothing changed since the last"
+    )
+    checkpoint.set_defaults(func=cmd_audit_checkpoint)
+    public_key = audit_sub.add_parser(
+        "public-key", help="print the public key that checkpoints are signed with (PEM)"
+    )
+    public_key.set_defaults(func=cmd_audit_public_key)
+    rotate = audit_sub.add_parser(
+        "rotate-key", help="add a new audit MAC key for new entries (old ones keep verifying)"
+    )
+    rotate.set_defaults(func=cmd_audit_rotate_key)
 
     ca = sub.add_parser("ca", help="the fleet CA (FLEET_CA_DIR, FLEET_CA_PASSPHRASE)")
     ca_sub = ca.add_subparsers(dest="ca_command", required=True)

@@ -132,6 +132,25 @@ def any_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+@pytest.fixture(autouse=True)
+def audit_key_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Every test's own FLEET_CA_DIR (where the audit key is made), passphrase and checkpoint file.
+
+    The audit log is keyed (backend/gov/keys.py): whatever records an entry, in
+    this process or a subprocess, needs the key, and a verifier the same one.
+    """
+    from backend.core.config import get_settings
+    from tests.kiosk_identity import CA_PASSPHRASE
+
+    if not os.environ.get("FLEET_CA_PASSPHRASE"):
+        monkeypatch.setenv("FLEET_CA_PASSPHRASE", CA_PASSPHRASE)
+    monkeypatch.setenv("FLEET_CA_DIR", str(tmp_path / "ca"))
+    monkeypatch.setenv("FLEET_AUDIT_CHECKPOINT_FILE", str(tmp_path / "audit-checkpoints.jsonl"))
+    get_settings.cache_clear()
+    yield tmp_path / "ca"
+    get_settings.cache_clear()
+
+
 @pytest.fixture
 def kiosk_ca(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A folder for the fleet CA, with its passphrase in the environment (tests/kiosk_identity.py)."""

@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 
 from backend.api.routes import (
     app_auth,
+    audit_key,
     catalog,
     citizen,
     enrol,
@@ -30,6 +31,7 @@ from backend.app import pages as app_pages
 from backend.core.config import Settings, get_settings
 from backend.core.db import make_engine, make_sessionmaker
 from backend.ops import pages
+from backend.services import audit
 from backend.services.pagination import BadCursor
 
 
@@ -44,7 +46,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     engine = make_engine(settings.database_url)
     app.state.settings = settings
-    app.state.sessions = make_sessionmaker(engine)
+    app.state.sessions = make_sessionmaker(
+        engine, info={audit.KEYS_INFO: audit.keys_provider(settings.ca_dir)}
+    )
 
     @app.exception_handler(BadCursor)
     async def _bad_cursor(request: Request, exc: BadCursor) -> JSONResponse:
@@ -71,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops_alerts.router)
     app.include_router(ops_commands.router)
     app.include_router(ops_fleet.router)
+    app.include_router(audit_key.router)
     app.include_router(enrol.router)
     app.include_router(kiosk_identity.router)
     app.include_router(pages.router)

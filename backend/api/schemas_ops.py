@@ -92,8 +92,41 @@ class AuditEntryPublic(BaseModel):
     hash: str
 
 
+class AuditFindingPublic(BaseModel):
+    kind: str = Field(
+        description="missing, renumbered, swapped, rewritten, rechained, forged, unkeyed, head_*, cp_*"
+    )
+    seq: int | None = Field(description="the first entry concerned")
+    end: int | None = Field(description="the last entry concerned, for ranges")
+    fields: list[str] = Field(description="rewritten: the fields that changed")
+    message: str = Field(description="中文说明")
+    message_en: str
+
+
+class AuditCheckpointPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    number: int = Field(description="its line in the checkpoint file")
+    at: str
+    entries: int
+    last_seq: int
+    last_mac: str
+    signer: str
+
+
 class AuditVerdictPublic(BaseModel):
     ok: bool
     entries: int
     first_bad_seq: int | None
     reason: str | None
+    legacy: int = Field(description="leading entries of earlier versions: unkeyed SHA-256 only")
+    keyed: int = Field(description="entries MACed with the audit key")
+    findings: list[AuditFindingPublic]
+    checkpoints: int = Field(description="signed checkpoints checked against")
+    checkpoint: AuditCheckpointPublic | None = Field(description="the latest one")
+
+
+class AuditCheckpointKey(BaseModel):
+    algorithm: str = "Ed25519"
+    signer: str = Field(description="the key's id, named in every checkpoint")
+    public_key_pem: str

@@ -131,6 +131,21 @@ class Settings(MqttClientSettings):
             self.mqtt_publisher_key_file,
         )
 
+    # The audit log's signed checkpoints, kept outside the database (backend/services/audit.py).
+    audit_checkpoint_file: Path = Field(
+        default=Path("var/audit-checkpoints.jsonl"),
+        description="FLEET_AUDIT_CHECKPOINT_FILE: signed audit checkpoints are appended here",
+    )
+    audit_checkpoint_interval_s: float = Field(
+        default=600,
+        ge=0,
+        description="FLEET_AUDIT_CHECKPOINT_INTERVAL_S: how often `serve` writes one (0: off)",
+    )
+    audit_checkpoint_url: str | None = Field(
+        default=None,
+        description="FLEET_AUDIT_CHECKPOINT_URL: also POST each checkpoint here (a write-once log)",
+    )
+
     # Government services (catalog, citizens, applications): see backend/gov/.
     data_dir: Path = Field(
         default=Path("data"),

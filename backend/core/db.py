@@ -36,8 +36,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def make_sessionmaker(engine: Engine, info: dict[str, Any] | None = None) -> sessionmaker[Session]:
+    """Sessions of ``engine``; ``info`` is given to each (the audit keys' provider, for one)."""
+    return sessionmaker(engine, expire_on_commit=False, info=info or {})
 
 
 def insert_ignoring_duplicates(

@@ -1,10 +1,16 @@
-"""The append-only, hash-chained audit log (留痕审计).
+"""The append-only, keyed, hash-chained audit log (留痕审计).
 
-Each entry's hash covers its own content and the previous entry's hash, so a
-changed entry breaks its own hash and a removed one breaks the chain;
-``AuditHead`` (one row) holds the last sequence number and hash, so removing
-the newest entries is detected too, and appending takes its row lock first,
-which serialises writers on SQLite and PostgreSQL alike.
+Each entry's ``hash`` is an HMAC-SHA256 (key ``key_id``, held outside the
+database, backend/gov/keys.py) over its own content and the previous entry's
+``hash``, so a changed entry breaks its own MAC and a removed one breaks the
+chain, and nobody without the key can re-chain after a change. ``tags`` holds
+one short MAC per field, so verification can name the field that changed.
+Entries from before the key (``key_id`` NULL) are the legacy, unkeyed SHA-256
+chain. ``AuditHead`` (one row) holds the last sequence number, MAC and the
+head's own MAC; appending takes its row lock first, which serialises writers
+on SQLite and PostgreSQL alike. Removing the newest entries and rolling the
+head back is caught by the signed checkpoints kept outside the database
+(backend/services/audit_checkpoints.py).
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str | None] = mapped_column(String(32))  # NULL: legacy, unkeyed
+    tags: Mapped[str | None] = mapped_column(String(128))
 
 
 class AuditHead(Base):
@@ -37,3 +45,5 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last_seq: Mapped[int] = mapped_column(BigInteger)
     last_hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str | None] = mapped_column(String(32))
+    mac: Mapped[str | None] = mapped_column(String(64))

@@ -12,6 +12,7 @@ Technicians see the kiosks of their regions only and are refused others with
 from __future__ import annotations
 
 import json
+import logging
 import math
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -45,6 +46,7 @@ from backend.services import users as users_service
 from backend.services.auth import Principal
 from provisioning import enrolment_qr
 
+logger = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -154,7 +156,13 @@ def _safe_next(target: str | None) -> str:
 
 
 # error pages: a person reads them ---------------------------------------------------------------
-ERROR_TITLES = {403: "无权访问", 404: "未找到", 422: "输入有误", 409: "操作冲突"}
+ERROR_TITLES = {
+    403: "无权访问",
+    404: "未找到",
+    422: "输入有误",
+    409: "操作冲突",
+    503: "暂不可用",
+}
 
 
 def install_error_pages(app: FastAPI) -> None:
@@ -172,6 +180,13 @@ def install_error_pages(app: FastAPI) -> None:
             context = {"title": ERROR_TITLES[exc.status_code], "detail": detail}
             return render(request, "error.html", None, context, status_code=exc.status_code)
         return await http_exception_handler(request, exc)
+
+    @app.exception_handler(audit.AuditKeyUnavailable)
+    async def _no_audit_key(request: Request, exc: audit.AuditKeyUnavailable) -> Response:
+        logger.error("refused an action that cannot be audited: %s", exc)
+        return await _error(
+            request, StarletteHTTPException(503, detail="审计密钥不可用，操作未执行")
+        )
 
 
 # static files, from the backend itself (closed networks) ---------------------------------------
@@ -680,5 +695,8 @@ def audit_page(
     verify: bool = False,
 ) -> HTMLResponse:
     entries = audit.recent(session, limit=100, before=before)
-    verdict = audit.verify(session) if verify else None  # walks the whole chain: on demand
+    verdict = None
+    if verify:  # walks the whole chain: on demand
+        checkpoints = request.app.state.settings.audit_checkpoint_file
+        verdict = audit.verify(session, checkpoint_file=checkpoints)
     return render(request, "audit.html", me, {"entries": entries, "verdict": verdict})

@@ -9,7 +9,9 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from backend.api.deps import SessionDep
 from backend.api.ops_deps import Admin, AnyOps, Operator
 from backend.api.schemas_ops import (
+    AuditCheckpointPublic,
     AuditEntryPublic,
+    AuditFindingPublic,
     AuditVerdictPublic,
     FleetOverview,
     PlacementRequest,
@@ -102,6 +104,30 @@ def audit_log(
 
 
 @router.get("/audit/verify", response_model=AuditVerdictPublic)
-def audit_verify(session: SessionDep, principal: Admin) -> AuditVerdictPublic:
-    verdict = audit.verify(session)
-    return AuditVerdictPublic(**vars(verdict))
+def audit_verify(session: SessionDep, principal: Admin, request: Request) -> AuditVerdictPublic:
+    """The same verdict as `fleet-backend audit verify` with the configured checkpoint file."""
+    settings = request.app.state.settings
+    verdict = audit.verify(session, checkpoint_file=settings.audit_checkpoint_file)
+    return AuditVerdictPublic(
+        ok=verdict.ok,
+        entries=verdict.entries,
+        first_bad_seq=verdict.first_bad_seq,
+        reason=verdict.findings[0].text_zh if verdict.findings else None,
+        legacy=verdict.legacy,
+        keyed=verdict.keyed,
+        findings=[
+            AuditFindingPublic(
+                kind=f.kind,
+                seq=f.seq,
+                end=f.end,
+                fields=list(f.fields),
+                message=f.text_zh,
+                message_en=f.text,
+            )
+            for f in verdict.findings
+        ],
+        checkpoints=verdict.checkpoints,
+        checkpoint=AuditCheckpointPublic.model_validate(verdict.checkpoint)
+        if verdict.checkpoint
+        else None,
+    )
