@@ -34,6 +34,9 @@ class Visit:
     # The demo card's holder (张三) in data/citizens/citizens.json: the visit plays a kiosk
     # that had an online, vouched session (application.submitted carries citizen_id).
     citizen_id: str = "7b0c0a46-0b8f-4d3e-9d1e-1c2f3a4b5c01"
+    # The backend's session at this kiosk that vouched for the citizen (its session_ref):
+    # without it the backend keeps the application for a reviewer (unmatched).
+    citizen_session: str | None = None
     # The receipt's QR: this prefix and the receipt number (the mini-app's progress page).
     receipt_url: str = "https://zwfw.example.gov.cn/app/#/applications/"
 
@@ -97,6 +100,7 @@ def play_visit(
             "item_name": visit.item_name,
             "applicant": holder,
             "citizen_id": visit.citizen_id,
+            **({"citizen_session": visit.citizen_session} if visit.citizen_session else {}),
             "materials": [{"name": "居民身份证", "source": "card"}],
         },
         f"提交申请：{visit.item_name}",
@@ -117,7 +121,12 @@ def play_visit(
     )
     record(
         "rating.submitted",
-        {"level": visit.rating, "item_code": visit.item_code, "receipt_no": receipt},
+        {
+            "level": visit.rating,
+            "item_code": visit.item_code,
+            "receipt_no": receipt,
+            **({"citizen_session": visit.citizen_session} if visit.citizen_session else {}),
+        },
         "评价：非常满意",
     )
     kiosk.reader.remove_card()

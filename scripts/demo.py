@@ -24,14 +24,19 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+import httpx  # noqa: E402
+from cryptography import x509  # noqa: E402
+
 from kiosk.journal import Journal  # noqa: E402
 from kiosk.simulate import SimulatedKiosk, Visit, play_visit  # noqa: E402
 from mqtt.broker import LocalBroker, free_port, port_open  # noqa: E402
 from mqtt.device_health import DeviceHealthStore  # noqa: E402
 from mqtt.outbox import Outbox  # noqa: E402
+from provisioning.ca import make_csr, new_key  # noqa: E402
+from provisioning.request_signing import KioskAuth, KioskSigner  # noqa: E402
 
 BIN = Path(sys.executable).parent
-KIOSK_ID = "demo-kiosk-01"
+KIOSK_ID = "demo-kiosk-01"  # replaced by the id the backend gives at enrolment
 NAMES = {
     "session.started": "会话开始",
     "card.read": "读卡核验",
@@ -47,6 +52,7 @@ def pick_port(preferred: int) -> int:
     return preferred if not port_open("127.0.0.1", preferred) else free_port()
 
 
+DEMO_CITIZEN_ID_NUMBER = "11010519491231002X"  # 张三, data/citizens/; the demo card's holder
 OPS_TOKEN: list[str] = []  # the demo's operator token: /api/v1/ops needs a role
 
 
@@ -57,6 +63,41 @@ def get_json(url: str, token: str | None = None) -> dict:
         urllib.request.Request(url, headers=headers), timeout=2
     ) as response:
         return json.load(response)
+
+
+def enrol_and_vouch(api: str) -> tuple[KioskSigner, str]:
+    """Enrol the demo kiosk as kioskctl does (one-time code, CSR, certificate), then let it
+    vouch for the demo citizen (card read, face matched): the backend's session reference,
+    which the kiosk's application and rating name as their proof that 张三 was there."""
+    code = post_json(
+        f"{api}/api/v1/ops/enrolment-codes",
+        {"site": "东城区政务服务中心 1 楼（演示）", "region_code": "110101"},
+        OPS_TOKEN[0],
+    )["code"]
+    key = new_key()
+    enrolled = post_json(
+        f"{api}/api/v1/enrol", {"code": code, "csr_pem": make_csr(key, "kiosk").decode()}
+    )
+    signer = KioskSigner(key, x509.load_pem_x509_certificate(enrolled["certificate_pem"].encode()))
+    with httpx.Client(base_url=api, auth=KioskAuth(signer), timeout=10) as client:
+        response = client.post(
+            "/api/v1/kiosk/citizen-sessions",
+            json={
+                "id_number": DEMO_CITIZEN_ID_NUMBER,
+                "name": "张三",
+                "card_type": "resident_id",
+                "face": {"decision": "match", "distance": 0.35, "liveness": "passed"},
+            },
+        )
+        response.raise_for_status()
+    return signer, response.json()["session_ref"]
+
+
+def post_json(url: str, body: dict, token: str | None = None) -> dict:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = httpx.post(url, json=body, headers=headers, timeout=10)
+    response.raise_for_status()
+    return response.json()
 
 
 def wait(what: str, predicate, timeout: float) -> None:
@@ -89,6 +130,8 @@ def main() -> int:
         "FLEET_DATABASE_URL": f"sqlite:///{work / 'fleet.db'}",
         "FLEET_MQTT_URL": broker.url,
         "FLEET_INGEST_NAME": "demo",
+        # fleet-sim's kiosks are simulated, not enrolled: admit them (production: auto/true)
+        "FLEET_REQUIRE_ENROLMENT": "false",
         "KIOSK_ID": KIOSK_ID,
         "KIOSK_MQTT_URL": broker.url,
         "KIOSK_DATA_DIR": str(work / "kiosk"),
@@ -137,6 +180,10 @@ def main() -> int:
             text=True,
         )
         print(f"demo: {loaded.stdout.strip()}")
+        if not (Path(env["FLEET_CA_DIR"]) / "ca.cert.pem").exists():  # the fleet CA enrols kiosks
+            subprocess.run(
+                [str(BIN / "fleet-backend"), "ca", "init"], env=env, check=True, capture_output=True
+            )
         print(
             "demo: mini-app log-in codes go to "
             f"{env['FLEET_DEV_OUTBOX_DIR']}/sms.jsonl (demo citizen 张三: 13800138000)"
@@ -157,26 +204,33 @@ def main() -> int:
             [*fleet_cli, "create-token", "--role", "reviewer", "--name", "demo-reviewer"],
             env=env, check=True, capture_output=True, text=True,
         ).stdout.strip()  # fmt: skip
-        print(f"demo: starting the backend on {api} (serve + ingest) and kiosk agent {KIOSK_ID}")
+        print(f"demo: starting the backend on {api} (serve + ingest)")
         start("serve", "fleet-backend", "serve", "--host", "127.0.0.1", "--port", str(api_port))
         start("ingest", "fleet-backend", "ingest")
-        start("agent", "kiosk-agent")
-        # A dozen simulated kiosks in several regions, for a lively ops centre (fleet-sim --help).
-        start("fleet-sim", "fleet-sim", "--kiosks", "12", "--data-dir", str(work / "fleet-sim"))
         wait("the API", lambda: get_json(f"{api}/healthz")["status"] == "ok", 30)
         wait("ingest", lambda: "subscribed" in (logs / "ingest.log").read_text(), 30)
+        signer, session_ref = enrol_and_vouch(api)
+        kiosk_id = env["KIOSK_ID"] = signer.kiosk_id
+        print(f"demo: kiosk enrolled as {kiosk_id}; it vouched for 张三 (card and face)")
+        start("agent", "kiosk-agent")
+        # A dozen simulated kiosks in several regions, for a lively ops centre (fleet-sim --help).
+        # Numbered from 0101 per region, so that none takes the id the real enrolment gave.
+        start(
+            "fleet-sim", "fleet-sim", "--kiosks", "12", "--first", "101",
+            "--data-dir", str(work / "fleet-sim"),
+        )  # fmt: skip
 
         db = Outbox.open(Path(env["KIOSK_DATA_DIR"]) / "kiosk.db").db
         outbox = Outbox(db)
         journal = Journal(db, outbox)
         kiosk = SimulatedKiosk.open(DeviceHealthStore(db), journal)
         print("demo: a citizen inserts a card, verifies their face, applies, prints, rates …")
-        visit = Visit(receipt_url=f"{api}/app/#/applications/")
-        events = play_visit(kiosk, journal, KIOSK_ID, datetime.now(UTC), visit)
+        visit = Visit(receipt_url=f"{api}/app/#/applications/", citizen_session=session_ref)
+        events = play_visit(kiosk, journal, kiosk_id, datetime.now(UTC), visit)
         print("demo: the receipt the kiosk printed (simulated printer):")
         print("  " + kiosk.printer.as_text().strip().replace("\n", "\n  "))
         kiosk.close()
-        url = f"{api}/api/v1/ops/events?kiosk={KIOSK_ID}"
+        url = f"{api}/api/v1/ops/events?kiosk={kiosk_id}"
         wait(
             "the transaction to reach the backend",
             lambda: len(get_json(url)["items"]) == len(events) and outbox.stats().depth == 0,
@@ -198,6 +252,11 @@ def main() -> int:
         print(f"demo: application {receipt} ({application['item_name']}), as the backend has it:")
         for step in application["history"]:
             print(f"  {step['state_name']}  ({step['actor']}: {step['reason']})")
+        proof = application.get("proof") or {}
+        print(
+            f"  proved by: {proof.get('kind')} (the backend's session {proof.get('session_ref')} "
+            f"at kiosk {proof.get('kiosk_id')}, opened on card and face)"
+        )
         print()
         print(f"  API docs:        {api}/docs")
         print(f"  Kiosks (JSON):   {api}/api/v1/ops/kiosks")

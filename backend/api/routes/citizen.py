@@ -75,6 +75,13 @@ class ApplicationPublic(BaseModel):
 
 class ApplicationDetail(ApplicationPublic):
     history: list[HistoryEntry]
+    unmatched_reason: str | None = None
+    proof: dict[str, Any] | None = Field(
+        default=None,
+        description="what proved that the applicant acted: kiosk_session (the backend's "
+        "session at that kiosk), offline_card (the card's signed answer), app_token / "
+        "kiosk_token (the citizen API), reviewer (matched by hand), unproven",
+    )
 
 
 class ApplicationPage(BaseModel):
@@ -234,6 +241,8 @@ def application_public(a: Application) -> dict[str, Any]:
 def application_detail(session: SessionDep, a: Application) -> ApplicationDetail:
     return ApplicationDetail(
         **application_public(a),
+        unmatched_reason=a.unmatched_reason,
+        proof=a.proof,
         history=[
             HistoryEntry(
                 from_state=h.from_state,
