@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
@@ -152,6 +153,17 @@ class Settings(MqttClientSettings):
     )
     login_lockout_minutes: float = Field(
         default=15, gt=0, le=24 * 60, description="FLEET_LOGIN_LOCKOUT_MINUTES"
+    )
+    max_phones_per_citizen: int = Field(
+        default=3,
+        ge=1,
+        le=20,
+        description="FLEET_MAX_PHONES_PER_CITIZEN: phones bound to one citizen at once",
+    )
+    face_check: Literal["off", "sandbox"] = Field(
+        default="off",
+        description="FLEET_FACE_CHECK: face check against the registry photo for phone binding "
+        "(sandbox: the built-in test vendor)",
     )
     sms_gateway_url: str | None = Field(
         default=None,
