@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Response
 from pydantic import BaseModel
 
-from backend.api.citizen_deps import CitizenDep, NotifierDep
+from backend.api.citizen_deps import CitizenDep, NotifierDep, SettingsDep
 from backend.api.deps import SessionDep
 from backend.services import bindings as bindings_service
 from backend.services import citizen_audit, notifications
@@ -33,8 +33,13 @@ class BindingPublic(BaseModel):
     current: bool  # the phone this request comes from
 
 
-@router.get("/bindings", response_model=list[BindingPublic])
-def my_bindings(session: SessionDep, ctx: CitizenDep) -> list[BindingPublic]:
+class BindingList(BaseModel):
+    max_phones: int  # FLEET_MAX_PHONES_PER_CITIZEN
+    items: list[BindingPublic]
+
+
+@router.get("/bindings", response_model=BindingList)
+def my_bindings(session: SessionDep, ctx: CitizenDep, settings: SettingsDep) -> BindingList:
     rows = bindings_service.list_bindings(session, ctx.citizen.id)
     result = [
         BindingPublic(
@@ -55,7 +60,7 @@ def my_bindings(session: SessionDep, ctx: CitizenDep) -> list[BindingPublic]:
         detail=f"{len(rows)} rows",
     )
     session.commit()
-    return result
+    return BindingList(max_phones=settings.max_phones_per_citizen, items=result)
 
 
 @router.delete("/bindings/{binding_id}", status_code=204)

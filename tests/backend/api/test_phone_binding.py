@@ -225,7 +225,7 @@ def test_a_fourth_phone_is_refused_until_one_is_revoked(gov: Gov) -> None:
     }
     code = gov.client.post("/api/v1/app/real-name/sms-code", json=who(ZHANG_SAN), headers=fourth)
     assert code.status_code == 409  # no code is even sent
-    listed = gov.client.get("/api/v1/citizen/bindings", headers=own).json()
+    listed = gov.client.get("/api/v1/citizen/bindings", headers=own).json()["items"]
     assert [b["phone_masked"] for b in listed] == ["138****8000", "136****0002", "136****0003"]
     assert [b["current"] for b in listed] == [True, False, False]
     gone = gov.client.delete(f"/api/v1/citizen/bindings/{listed[2]['id']}", headers=own)
@@ -249,7 +249,7 @@ def test_a_revoked_phone_reads_nothing_at_once(gov: Gov) -> None:
     gov.bind_by_code(lost, ZHANG_SAN)
     for path in ("/me", "/applications", "/licences", "/notifications"):
         assert gov.client.get(f"/api/v1/citizen{path}", headers=lost).status_code == 200
-    listed = gov.client.get("/api/v1/citizen/bindings", headers=lost).json()
+    listed = gov.client.get("/api/v1/citizen/bindings", headers=lost).json()["items"]
     target = next(b for b in listed if b["phone_masked"] == "136****0002")
     assert target["current"] and target["last_used_at"] is not None
     assert (
@@ -267,7 +267,7 @@ def test_a_revoked_phone_reads_nothing_at_once(gov: Gov) -> None:
         == 404
     )
     wang = gov.app_login(WANG_XIAOHONG)
-    zhang_own = gov.client.get("/api/v1/citizen/bindings", headers=own).json()[0]["id"]
+    zhang_own = gov.client.get("/api/v1/citizen/bindings", headers=own).json()["items"][0]["id"]
     assert (
         gov.client.delete(f"/api/v1/citizen/bindings/{zhang_own}", headers=wang).status_code == 404
     )
