@@ -127,10 +127,10 @@ class FaceCheckStarted(BaseModel):
 
 
 class ConfirmRequest(BaseModel):
-    challenge_id: str = Field(min_length=36, max_length=36)
+    challenge_id: str = Field(min_length=36, max_length=36, pattern=r"^[0-9a-f-]{36}$")
     code: str | None = Field(default=None, min_length=6, max_length=6, pattern=r"^\d{6}$")
-    face_session: str | None = Field(default=None, max_length=200)
-    face_result: str | None = Field(default=None, max_length=200)
+    face_session: str | None = Field(default=None, max_length=200, pattern=r"^[A-Za-z0-9._-]+$")
+    face_result: str | None = Field(default=None, max_length=200, pattern=r"^[A-Za-z0-9._-]+$")
 
 
 @router.post("/auth/sms-code", response_model=CodeSent, status_code=202)
