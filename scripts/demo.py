@@ -171,6 +171,7 @@ def main() -> int:
         env.setdefault("FLEET_ENVIRONMENT", "development")
         env.setdefault("FLEET_CA_DIR", str(work / "ca"))
         env.setdefault("FLEET_DEV_OUTBOX_DIR", str(work / "dev-outbox"))
+        env.setdefault("FLEET_FACE_CHECK", "sandbox")  # phone binding's face check: the sandbox
         env["FLEET_PUBLIC_BASE_URL"] = api
         loaded = subprocess.run(
             [str(BIN / "fleet-backend"), "load-demo", "--data", str(REPO / "data")],
@@ -187,6 +188,10 @@ def main() -> int:
         print(
             "demo: mini-app log-in codes go to "
             f"{env['FLEET_DEV_OUTBOX_DIR']}/sms.jsonl (demo citizen 张三: 13800138000)"
+        )
+        print(
+            "demo: log in as 13800138000 and 张三's real name binds at once; any other phone "
+            "binds with the code sent to 13800138000 (same file)"
         )
         # The ops centre: an admin to log in as, a token for this script's API calls.
         admin_password = secrets.token_urlsafe(9)

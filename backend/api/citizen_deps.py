@@ -3,7 +3,9 @@
 A citizen token made by a kiosk session is bound to that kiosk: a request
 with it must also carry that kiosk's valid request signature
 (``authenticated_kiosk``), else 401, so a token read off a kiosk's screen or
-memory is useless anywhere else. Tokens of the mini-app stand alone.
+memory is useless anywhere else. Tokens of the mini-app stand alone, but reach a
+citizen only through their phone's live binding (backend/services/bindings.py),
+checked on every request: a revoked binding's tokens read nothing.
 """
 
 from __future__ import annotations
@@ -20,12 +22,15 @@ from backend.api.deps import SessionDep, authenticated_kiosk
 from backend.core.config import Settings
 from backend.gov import keys as gov_keys
 from backend.gov.providers import (
+    FaceCheckProvider,
     NotificationProvider,
     SmsProvider,
+    face_check_provider,
     notification_provider,
     sms_provider,
 )
 from backend.models import Citizen, CitizenAccount, CitizenToken
+from backend.services import bindings as bindings_service
 from backend.services import citizens as citizens_service
 from provisioning.ca import CAError, ca_passphrase
 
@@ -65,7 +70,14 @@ def get_sms(settings: SettingsDep) -> SmsProvider:
     return sms_provider(settings.dev_outbox_dir, settings.sms_gateway_url)
 
 
+def get_face_check(settings: SettingsDep) -> FaceCheckProvider | None:
+    if settings.face_check == "off":
+        return None
+    return face_check_provider(settings.face_check, get_data_keys(settings).signing)
+
+
 KeysDep = Annotated[gov_keys.DataKeys, Depends(get_data_keys)]
+FaceCheckDep = Annotated[FaceCheckProvider | None, Depends(get_face_check)]
 SealingKeyDep = Annotated[X25519PrivateKey, Depends(get_sealing_key)]
 NotifierDep = Annotated[NotificationProvider, Depends(get_notifier)]
 SmsDep = Annotated[SmsProvider, Depends(get_sms)]
@@ -77,6 +89,17 @@ def sms_policy(settings: Settings) -> citizens_service.SmsPolicy:
         min_interval_s=settings.sms_min_interval_s,
         max_per_hour=settings.sms_max_per_hour,
         max_failures=settings.login_max_failures,
+        lockout=timedelta(minutes=settings.login_lockout_minutes),
+    )
+
+
+def binding_policy(settings: Settings) -> bindings_service.BindingPolicy:
+    return bindings_service.BindingPolicy(
+        max_phones=settings.max_phones_per_citizen,
+        code_ttl_s=settings.sms_code_ttl_s,
+        min_interval_s=settings.sms_min_interval_s,
+        max_codes_per_hour=settings.sms_max_per_hour,
+        max_attempts=settings.login_max_failures,
         lockout=timedelta(minutes=settings.login_lockout_minutes),
     )
 
@@ -143,6 +166,10 @@ def current_citizen(session: SessionDep, token: TokenDep) -> CitizenContext:
         raise HTTPException(
             403,
             detail="请先完成实名认证（real-name binding is required first: POST /api/v1/app/real-name）",
+        )
+    if not bindings_service.token_may_read(session, token):
+        raise _unauthorized(
+            "此手机已解除绑定，请重新登录（the phone binding of this token was revoked）"
         )
     citizen = session.get(Citizen, token.citizen_id)
     if citizen is None:

@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from backend.api.routes import (
     app_auth,
     audit_key,
+    bindings,
     catalog,
     citizen,
     enrol,
@@ -81,6 +82,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages.router)
     pages.install_error_pages(app)  # Chinese error pages under /ops/, JSON elsewhere
     app.include_router(app_pages.router)  # /app/: the citizen's mobile mini-app
-    for gov in (catalog, kiosk, app_auth, citizen, faq, review, verify):  # government services
+    for gov in (
+        catalog,
+        kiosk,
+        app_auth,
+        citizen,
+        bindings,
+        faq,
+        review,
+        verify,
+    ):  # government services
         app.include_router(gov.router)
     return app

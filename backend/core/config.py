@@ -174,6 +174,17 @@ class Settings(MqttClientSettings):
     login_lockout_minutes: float = Field(
         default=15, gt=0, le=24 * 60, description="FLEET_LOGIN_LOCKOUT_MINUTES"
     )
+    max_phones_per_citizen: int = Field(
+        default=3,
+        ge=1,
+        le=20,
+        description="FLEET_MAX_PHONES_PER_CITIZEN: phones bound to one citizen at once",
+    )
+    face_check: Literal["off", "sandbox"] = Field(
+        default="off",
+        description="FLEET_FACE_CHECK: face check against the registry photo for phone binding "
+        "(sandbox: the built-in test vendor)",
+    )
     sms_gateway_url: str | None = Field(
         default=None,
         description="FLEET_SMS_GATEWAY_URL: POST {phone, text} here to send an SMS (unset: dev files)",

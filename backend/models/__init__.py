@@ -7,10 +7,12 @@ from backend.models.audit import AuditEntry, AuditHead
 from backend.models.base import Base
 from backend.models.catalog import CatalogMeta, Department, LifeEvent, LifeEventItem, ServiceItem
 from backend.models.citizen import (
+    BindingChallenge,
     Citizen,
     CitizenAccessLog,
     CitizenAccount,
     CitizenToken,
+    PhoneBinding,
     PhoneLoginState,
     SmsCode,
 )
@@ -39,6 +41,7 @@ __all__ = [
     "AuditEntry",
     "AuditHead",
     "Base",
+    "BindingChallenge",
     "CatalogMeta",
     "Citizen",
     "CitizenAccessLog",
@@ -61,6 +64,7 @@ __all__ = [
     "LifeEventItem",
     "LoginSession",
     "Notification",
+    "PhoneBinding",
     "PhoneLoginState",
     "Question",
     "QuestionHistory",

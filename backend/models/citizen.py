@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.models.base import Base, UTCDateTime
@@ -33,7 +33,11 @@ class Citizen(Base):
 
 
 class CitizenAccount(Base):
-    """A mini-app account, known by its phone number; bound to a citizen by real-name check."""
+    """A mini-app account, known by its phone number; bound to a citizen through a PhoneBinding.
+
+    ``citizen_id`` mirrors the account's live binding (set when bound, cleared when the
+    binding is revoked); the binding row is what tokens are checked against.
+    """
 
     __tablename__ = "citizen_accounts"
 
@@ -64,6 +68,74 @@ class CitizenToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # a mini-app token reaches the citizen only while this binding is live
+    binding_id: Mapped[str | None] = mapped_column(ForeignKey("phone_bindings.id"), index=True)
+
+
+LIVE = text("revoked_at IS NULL")
+
+
+class PhoneBinding(Base):
+    """One phone (a mini-app account) bound to one citizen, with the proof of control that bound it.
+
+    ``proof``: ``login_phone`` (the account's own number is the registered one; its log-in
+    code proved it), ``sms`` (a code sent to the registered number), ``face`` (the face-check
+    provider). At most one live binding per account; a citizen's live bindings take distinct
+    ``slot`` numbers 1..limit, so two phones binding at once cannot both take the last place
+    (the partial unique index refuses the second, on SQLite and PostgreSQL alike).
+    """
+
+    __tablename__ = "phone_bindings"
+    __table_args__ = (
+        Index(
+            "uq_phone_bindings_live_account",
+            "account_id",
+            unique=True,
+            sqlite_where=LIVE,
+            postgresql_where=LIVE,
+        ),
+        Index(
+            "uq_phone_bindings_live_slot",
+            "citizen_id",
+            "slot",
+            unique=True,
+            sqlite_where=LIVE,
+            postgresql_where=LIVE,
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    citizen_id: Mapped[str] = mapped_column(ForeignKey("citizens.id"), index=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("citizen_accounts.id"), index=True)
+    slot: Mapped[int] = mapped_column(Integer)
+    proof: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by: Mapped[str | None] = mapped_column(String(120))
+
+
+class BindingChallenge(Base):
+    """A pending proof for binding ``account_id`` to ``citizen_id``: an SMS code or a face check.
+
+    ``secret_hash`` is an HMAC (the data keys' look-up key) of the code or of the face
+    provider's session token, never the clear value. ``attempts`` is raised by one
+    conditional UPDATE per try (``attempts < max_attempts``), so parallel guesses cannot
+    exceed the limit; ``used_at`` is set by another, so a proof binds once.
+    """
+
+    __tablename__ = "binding_challenges"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("citizen_accounts.id"), index=True)
+    citizen_id: Mapped[str] = mapped_column(ForeignKey("citizens.id"), index=True)
+    method: Mapped[str] = mapped_column(String(8))  # sms | face
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class SmsCode(Base):

@@ -2,9 +2,10 @@
 
 One citizen, one id, whichever channel (一地注册, 全网通办): a kiosk vouches
 for the person it saw (card plus face) and gets a token bound to itself; the
-mini-app logs a phone number in with a one-time code, and real-name binding
-ties that account to the registry entry whose name and identity number
-match. Both tokens lead to the same citizen and the same data.
+mini-app logs a phone number in with a one-time code, and a phone binding
+(backend/services/bindings.py: name and identity number, plus proof of
+control of the registered number or a face check) ties that account to a
+registry entry. Both tokens lead to the same citizen and the same data.
 
 Identity and phone numbers: validated (python-stdnum for identity numbers),
 stored encrypted with a keyed hash for look-ups (backend/gov/keys.py), shown
@@ -35,7 +36,14 @@ from stdnum.exceptions import ValidationError as StdnumError
 from backend.core.privacy import mask_identity_number
 from backend.gov.keys import DataKeys
 from backend.gov.providers import SmsProvider, mask_phone
-from backend.models import Citizen, CitizenAccount, CitizenToken, PhoneLoginState, SmsCode
+from backend.models import (
+    Citizen,
+    CitizenAccount,
+    CitizenToken,
+    PhoneBinding,
+    PhoneLoginState,
+    SmsCode,
+)
 from backend.models.base import utcnow
 
 PHONE = re.compile(r"1[3-9]\d{9}")
@@ -124,7 +132,7 @@ def get_citizen(session: Session, citizen_id: str) -> Citizen | None:
     return session.get(Citizen, citizen_id)
 
 
-def _names_match(a: str, b: str) -> bool:
+def names_match(a: str, b: str) -> bool:
     return hmac.compare_digest(a.strip().encode(), b.strip().encode())
 
 
@@ -164,6 +172,7 @@ def _issue(
     citizen_id: str | None = None,
     account_id: str | None = None,
     kiosk_id: str | None = None,
+    binding_id: str | None = None,
 ) -> IssuedToken:
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = utcnow()
@@ -177,6 +186,7 @@ def _issue(
             account_id=account_id,
             kiosk_id=kiosk_id,
             ref=ref,
+            binding_id=binding_id,
             created_at=now,
             expires_at=now + ttl,
         )
@@ -219,7 +229,7 @@ def kiosk_session(
     citizen = find_by_id_number(session, keys, id_number)
     if citizen is None:
         raise CitizenRefused("not_registered", "人口库中没有此身份证号码的记录")
-    if not _names_match(citizen.name, name):
+    if not names_match(citizen.name, name):
         raise CitizenRefused("name_mismatch", "姓名与人口库记录不一致")
     # A kiosk serves one person at a time: a new session ends any the last one left open.
     session.execute(
@@ -338,38 +348,21 @@ def login_with_code(
         )
         session.add(account)
         session.flush()
+    # the account's live binding, if any, is what its token may reach (bindings.py)
+    binding = session.scalar(
+        select(PhoneBinding).where(
+            PhoneBinding.account_id == account.id, PhoneBinding.revoked_at.is_(None)
+        )
+    )
+    if binding is not None:
+        binding.last_used_at = now
+    account.citizen_id = binding.citizen_id if binding is not None else None
     issued = _issue(
-        session, channel="app", ttl=ttl, citizen_id=account.citizen_id, account_id=account.id
+        session,
+        channel="app",
+        ttl=ttl,
+        citizen_id=binding.citizen_id if binding is not None else None,
+        account_id=account.id,
+        binding_id=binding.id if binding is not None else None,
     )
     return issued, account
-
-
-def bind_real_name(
-    session: Session,
-    keys: DataKeys,
-    policy: SmsPolicy,
-    account: CitizenAccount,
-    token: CitizenToken,
-    *,
-    name: str,
-    id_number: str,
-) -> Citizen:
-    """Tie the account to the registry entry with this name and number (实名认证)."""
-    now = utcnow()
-    if account.bind_locked_until is not None and account.bind_locked_until > now:
-        raise CitizenRefused("locked", "实名认证失败次数过多，请稍后再试")
-    id_number = normalise_id_number(id_number)
-    citizen = find_by_id_number(session, keys, id_number)
-    if citizen is None or not _names_match(citizen.name, name):
-        account.bind_failures = (account.bind_failures or 0) + 1
-        if account.bind_failures >= policy.max_failures:
-            account.bind_locked_until = now + policy.lockout
-            account.bind_failures = 0
-        session.commit()
-        raise CitizenRefused("real_name_mismatch", "姓名与身份证号码不匹配，或不在人口库中")
-    if account.citizen_id is not None and account.citizen_id != citizen.id:
-        raise CitizenRefused("already_bound", "此手机号已绑定其他实名身份")
-    account.citizen_id, account.bound_at, account.bind_failures = citizen.id, now, 0
-    token.citizen_id = citizen.id
-    session.flush()
-    return citizen

@@ -7,6 +7,7 @@ same function as ``fleet-backend load-demo``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from tests.conftest import REPO
 from tests.kiosk_identity import CA_PASSPHRASE, enrol_test_kiosk
 
 DATA = REPO / "data"
+BINDING_CODE = re.compile(r"验证码(\d{6})，用于将手机")
 
 # data/citizens/citizens.json
 ZHANG_SAN = {
@@ -71,16 +73,38 @@ class Gov:
     def sessions(self):
         return self.client.app.state.sessions
 
-    def app_login(self, person: dict[str, str], *, bind: bool = True) -> dict[str, str]:
-        """Log ``person`` in to the mini-app by SMS code (and real-name binding); auth headers."""
-        sent = self.client.post("/api/v1/app/auth/sms-code", json={"phone": person["phone"]})
+    def phone_login(self, phone: str) -> dict[str, str]:
+        """Log ``phone`` in to the mini-app by SMS code, unbound; auth headers."""
+        sent = self.client.post("/api/v1/app/auth/sms-code", json={"phone": phone})
         assert sent.status_code == 202, sent.text
-        code = self.sms.latest_code(person["phone"])
-        login = self.client.post(
-            "/api/v1/app/auth/login", json={"phone": person["phone"], "code": code}
-        )
+        code = self.sms.latest_code(phone)
+        login = self.client.post("/api/v1/app/auth/login", json={"phone": phone, "code": code})
         assert login.status_code == 200, login.text
-        headers = {"Authorization": f"Bearer {login.json()['token']}"}
+        return {"Authorization": f"Bearer {login.json()['token']}"}
+
+    def binding_code(self, registered_phone: str) -> str | None:
+        """The newest binding code the registered number received (read off its SMS)."""
+        codes = [m for t in self.sms.texts(registered_phone) for m in BINDING_CODE.findall(t)]
+        return codes[-1] if codes else None
+
+    def bind_by_code(self, headers: dict[str, str], person: dict[str, str]) -> dict[str, object]:
+        """Bind the logged-in phone to ``person`` with a code sent to their registered number."""
+        who = {"name": person["name"], "id_number": person["id_number"]}
+        sent = self.client.post("/api/v1/app/real-name/sms-code", json=who, headers=headers)
+        assert sent.status_code == 202, sent.text
+        code = self.binding_code(person["phone"])
+        done = self.client.post(
+            "/api/v1/app/real-name/confirm",
+            json={"challenge_id": sent.json()["challenge_id"], "code": code},
+            headers=headers,
+        )
+        assert done.status_code == 200, done.text
+        return done.json()
+
+    def app_login(self, person: dict[str, str], *, bind: bool = True) -> dict[str, str]:
+        """Log ``person`` in to the mini-app with their registered number (and bind: the log-in
+        proved that number, so name and identity number then bind at once); auth headers."""
+        headers = self.phone_login(person["phone"])
         if bind:
             bound = self.client.post(
                 "/api/v1/app/real-name",
@@ -88,6 +112,7 @@ class Gov:
                 headers=headers,
             )
             assert bound.status_code == 200, bound.text
+            assert bound.json()["bound"] and bound.json()["proof"] == "login_phone", bound.text
         return headers
 
     def reviewer(self, role: str = "reviewer") -> dict[str, str]:
@@ -124,7 +149,7 @@ def make_gov(database_url: str, ca_dir: Path, tmp_path: Path, **overrides: objec
         ca_dir=ca_dir,
         dev_outbox_dir=tmp_path / "outbox",
         public_base_url="https://zwfw.example.gov.cn",
-        **overrides,
+        **{"face_check": "sandbox", **overrides},
     )
     keys = load_data_keys(ca_dir, CA_PASSPHRASE)
     engine = make_engine(database_url)

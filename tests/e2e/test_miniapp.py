@@ -27,12 +27,13 @@ from backend.core.db import make_engine, make_sessionmaker
 from backend.gov.providers import DevSmsProvider
 from backend.services import tokens
 from mqtt.broker import free_port
-from tests.backend.gov_fixtures import WANG_XIAOHONG, ZHANG_SAN, ZHAO_MIN
+from tests.backend.gov_fixtures import BINDING_CODE, WANG_XIAOHONG, ZHANG_SAN, ZHAO_MIN
 from tests.conftest import REPO, wait_for
 from tests.kiosk_identity import CA_PASSPHRASE
 
 BIN = Path(sys.executable).parent
 SHOTS = REPO / "test-artifacts" / "miniapp"
+LI_SI = {"name": "李四", "id_number": "440305199003071236", "phone": "13900139000"}  # data/citizens
 PHONE = {
     "viewport": {"width": 390, "height": 844},
     "device_scale_factor": 2,
@@ -55,6 +56,11 @@ class Backend:
 
     def sms_code(self, phone: str) -> str | None:
         return DevSmsProvider(self.outbox).latest_code(phone)
+
+    def binding_code(self, registered_phone: str) -> str | None:
+        texts = DevSmsProvider(self.outbox).texts(registered_phone)
+        codes = [m for t in texts for m in BINDING_CODE.findall(t)]
+        return codes[-1] if codes else None
 
     def reviewer_headers(self) -> dict[str, str]:
         """A reviewer's API token, made as `fleet-backend admin` would, straight in the database."""
@@ -172,15 +178,17 @@ class Phone:
     def open(self, route: str) -> None:
         self.page.goto(f"{self.backend.url}/app/#{route}")
 
-    def log_in(self, person: dict[str, str]) -> None:
-        """On the log-in page: ask for a code, read it from the SMS outbox, log in, bind."""
+    def log_in(self, person: dict[str, str], phone: str | None = None) -> None:
+        """On the log-in page: ask for a code, read it from the SMS outbox, log in, and fill in
+        the real name (which binds at once when ``phone`` is the person's registered number)."""
         page = self.page
+        phone = phone or person["phone"]
         expect(page.get_by_text("手机号验证码登录")).to_be_visible()
-        page.get_by_placeholder("请输入 11 位手机号").fill(person["phone"])
+        page.get_by_placeholder("请输入 11 位手机号").fill(phone)
         page.get_by_role("button", name="获取验证码").click()
-        expect(page.get_by_text("验证码已发送至 " + person["phone"][:3] + "****")).to_be_visible()
-        assert wait_for(lambda: self.backend.sms_code(person["phone"]), 5)
-        page.get_by_placeholder("6 位短信验证码").fill(self.backend.sms_code(person["phone"]))
+        expect(page.get_by_text("验证码已发送至 " + phone[:3] + "****")).to_be_visible()
+        assert wait_for(lambda: self.backend.sms_code(phone), 5)
+        page.get_by_placeholder("6 位短信验证码").fill(self.backend.sms_code(phone))
         self.shot("login")
         page.get_by_role("button", name="登录", exact=True).click()
         expect(page.get_by_role("heading", name="实名认证")).to_be_visible()
@@ -354,6 +362,56 @@ def test_citizen_journey_log_in_apply_decision_rate(browser: Browser, backend: B
     expect(other.page.get_by_text("还没有办件")).to_be_visible()
     assert other.errors == [], other.errors
     other.close()
+
+
+def test_a_second_phone_binds_with_the_registered_numbers_code_and_is_unbound(
+    browser: Browser, backend: Backend
+) -> None:
+    """李四 binds a new phone: the code goes to his registered number; his own phone unbinds it."""
+    new = Phone(browser, backend, "second-phone")
+    page = new.page
+    new.open("/licences")
+    new.log_in(LI_SI, phone="13611110002")
+    expect(page.get_by_text("请验证您在人口库登记的手机号")).to_be_visible()
+    expect(page.locator("[data-test=registered-phone]")).to_have_text("139****9000")
+    page.get_by_role("button", name="获取验证码").click()
+    expect(page.get_by_text("验证码已发送至 139****9000")).to_be_visible()
+    assert wait_for(lambda: backend.binding_code(LI_SI["phone"]), 5)
+    code = backend.binding_code(LI_SI["phone"])
+    assert code is not None
+    page.get_by_placeholder("登记手机号收到的 6 位验证码").fill(f"{(int(code) + 1) % 10**6:06d}")
+    page.get_by_role("button", name="确认绑定").click()
+    expect(page.locator(".error-text")).to_have_text("验证码不正确，还可尝试 4 次")
+    page.get_by_placeholder("登记手机号收到的 6 位验证码").fill(code)
+    new.shot("binding-code")
+    page.get_by_role("button", name="确认绑定").click()
+    expect(page.locator(".van-nav-bar__title")).to_have_text("我的证照")
+    assert page.url.endswith("#/licences")
+
+    # his own phone (the registered number) lists both and unbinds the new one
+    own = Phone(browser, backend, "own-phone")
+    own.open("/bindings")
+    own.log_in(LI_SI)
+    expect(own.page.locator("[data-test=binding]")).to_have_count(2)
+    expect(own.page.locator("[data-test=binding]", has_text="本机")).to_contain_text("139****9000")
+    other = own.page.locator("[data-test=binding]", has_text="136****0002")
+    expect(other).to_contain_text("登记手机号验证码")
+    expect(own.page.locator(".van-toast")).to_be_hidden()  # "认证成功" has faded
+    own.shot("bindings")
+    other.get_by_role("button", name="解除绑定").click()
+    expect(own.page.get_by_text("解除后手机 136****0002 将立即退出登录")).to_be_visible()
+    own.page.wait_for_timeout(400)  # the dialog's opening animation
+    own.shot("unbind-confirm")
+    own.page.locator(".van-dialog").get_by_role("button", name="解除绑定").click()
+    expect(own.page.locator("[data-test=binding]")).to_have_count(1)
+
+    # the new phone is out at once
+    new.open("/applications")
+    expect(page.get_by_text("手机号验证码登录")).to_be_visible()
+    expect(page.get_by_text("登录已失效，请重新登录")).to_be_visible()
+    assert new.errors == [] and own.errors == [], (new.errors, own.errors)
+    new.close()
+    own.close()
 
 
 def test_expired_token_sends_the_citizen_back_to_log_in(browser: Browser, backend: Backend) -> None:

@@ -523,8 +523,9 @@ def _who(actor: str, own_id: str) -> str:
         return "本人（自助终端 " + actor.rsplit(":", 1)[1] + "）"
     if actor.startswith(f"citizen:{own_id}"):
         return "本人（移动端）"
-    if actor.startswith("account:"):
-        return "本人（实名认证）"
+    if actor.startswith("account:"):  # account:{id}:{masked phone}@app, a phone binding
+        parts = actor.removesuffix("@app").split(":")
+        return f"手机 {parts[2]}（实名绑定）" if len(parts) == 3 else "实名绑定"
     if actor.startswith("kiosk:"):
         return "自助终端 " + actor.removeprefix("kiosk:")
     if actor.startswith("reviewer:"):

@@ -11,7 +11,7 @@ import { Licences, LicenceDocument } from "./pages-licences.js";
 import { LifeEvent, ApplyLifeEvent } from "./pages-life-event.js";
 import { Rate } from "./pages-rate.js";
 import { Ask } from "./pages-ask.js";
-import { Me, Messages } from "./pages-me.js";
+import { Me, Messages, Bindings } from "./pages-me.js";
 
 const { createApp, reactive, computed, onMounted } = Vue;
 
@@ -32,6 +32,7 @@ const ROUTES = [
   { pattern: "/rate", page: Rate, title: "好差评", citizen: true, tab: "applications" },
   { pattern: "/ask", page: Ask, title: "我要问", tab: "home" },
   { pattern: "/messages", page: Messages, title: "我的消息", citizen: true, tab: "me" },
+  { pattern: "/bindings", page: Bindings, title: "已绑定手机", citizen: true, tab: "me" },
   { pattern: "/me", page: Me, title: "我的", tab: "me" },
 ];
 
