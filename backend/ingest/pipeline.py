@@ -27,6 +27,7 @@ from backend.ingest import gov_events
 from backend.models import CommandResultRow, DeadLetter, Event, HealthSnapshot, Kiosk
 from backend.models.base import utcnow
 from backend.models.dead_letter import MAX_KEPT_BYTES
+from backend.services import dead_letters
 from mqtt.contract import Channel, ContractError, Message, decode
 from mqtt.contract.messages import CommandResult, HealthBody, StatusBody
 
@@ -57,7 +58,7 @@ def _dead_letter_row(raw: Raw, code: str, reason: str, now: datetime) -> dict[st
         "topic": raw.topic[:512],
         "reason_code": code,
         "reason": reason[:1000],
-        "payload": raw.payload[:MAX_KEPT_BYTES],
+        **dead_letters.protect_ingested_payload(raw.payload[:MAX_KEPT_BYTES]),  # masked + encrypted
         "payload_size": len(raw.payload),
     }
 

@@ -33,7 +33,7 @@ from backend.gov.providers import NotificationProvider
 from backend.models import Application, ApplicationHistory, Citizen, Licence, ServiceItem
 from backend.models.base import utcnow
 from backend.services import licences as licences_service
-from backend.services import notifications
+from backend.services import notifications, private_data
 from backend.services.pagination import BadCursor, decode_cursor, encode_cursor
 
 logger = logging.getLogger(__name__)
@@ -162,6 +162,7 @@ def submit(
     submitted_at: datetime | None = None,
     actor: str | None = None,
     bundle_no: str | None = None,
+    keys: DataKeys | None = None,
 ) -> Application:
     item = session.get(ServiceItem, item_code)
     if item is None:
@@ -183,7 +184,7 @@ def submit(
         event_id=event_id,
         bundle_no=bundle_no,
         state="submitted",
-        form=form,
+        **private_data.protect_form(form, keys),  # phone numbers: encrypted + masked
         materials=resolved,
         submitted_at=submitted_at or now,
         updated_at=now,
@@ -216,6 +217,7 @@ def submit_life_event(
     channel: str = "app",
     kiosk_id: str | None = None,
     actor: str | None = None,
+    keys: DataKeys | None = None,
 ) -> Bundle:
     """一件事一次办: one request, one form and one material list for every item of a life event.
 
@@ -249,6 +251,7 @@ def submit_life_event(
                 kiosk_id=kiosk_id,
                 actor=actor,
                 bundle_no=bundle_no,
+                keys=keys,
             )
         )
     if not made:
@@ -455,6 +458,7 @@ def ingest_kiosk_application(
                 event_id=event_id,
                 submitted_at=ts,
                 actor=actor,
+                keys=resolver.keys,
             )
         except ApplicationRefused as err:
             why = f"申请无法自动受理：{err}"
@@ -473,7 +477,7 @@ def ingest_kiosk_application(
         event_id=event_id,
         state="unmatched",
         unmatched_reason=(why or "")[:300],
-        form=dict(body.get("form", {})),
+        **private_data.protect_form(body.get("form"), resolver.keys),
         materials=supplied,
         submitted_at=ts,
         updated_at=now,
