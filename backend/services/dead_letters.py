@@ -93,11 +93,15 @@ class _IngestKeys:
 
 
 def _load_from_settings() -> DataKeys:
+    """The keys of FLEET_CA_DIR; ingest never makes them (``serve`` or ``load-demo`` does)."""
     from backend.core.config import get_settings
-    from backend.gov.keys import load_data_keys
+    from backend.gov.keys import DATA_KEYS_FILE, KeyUnavailable, load_data_keys
     from provisioning.ca import ca_passphrase
 
-    return load_data_keys(get_settings().ca_dir, ca_passphrase())
+    ca_dir = get_settings().ca_dir
+    if not (ca_dir / DATA_KEYS_FILE).exists():
+        raise KeyUnavailable(f"{ca_dir / DATA_KEYS_FILE} does not exist yet")
+    return load_data_keys(ca_dir, ca_passphrase())
 
 
 _ingest_keys = _IngestKeys(_load_from_settings)

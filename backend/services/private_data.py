@@ -18,14 +18,16 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.core.privacy import find_personal_numbers
+from backend.core.privacy import find_personal_numbers, mask_personal_data
 from backend.gov.keys import DataKeys
-from backend.models import Application
-from backend.models.private_text import mask_form
+from backend.models import Application, DeadLetter
+from backend.models.private_text import FREE_TEXT, mask_form
 from backend.services import citizen_audit
 
 logger = logging.getLogger(__name__)
@@ -87,3 +89,61 @@ def reveal_form(
         detail=f"办件 {application.receipt_no}，字段 {', '.join(sorted(fields))}；事由：{reason}",
     )
     return fields
+
+
+# --- rows stored before masking and encryption: ``fleet-backend privacy rewrap`` ----------------
+
+
+@dataclass
+class RewrapSummary:
+    dead_letters: int = 0
+    forms: int = 0
+    texts: int = 0
+
+
+def rewrap(session: Session, keys: DataKeys, *, chunk: int = 500) -> RewrapSummary:
+    """Mask and encrypt what is already stored (idempotent: a second run changes nothing).
+
+    Dead letters still in clear are encrypted and masked; forms with clear
+    personal fields get them encrypted (kept with any already encrypted) and
+    masked; every free-text column of ``FREE_TEXT`` is masked. Runs in
+    ``session``'s transaction; the caller commits.
+    """
+    from backend.services import dead_letters
+
+    summary = RewrapSummary()
+    last = 0
+    while True:
+        rows = session.scalars(
+            select(DeadLetter)
+            .where(DeadLetter.id > last, DeadLetter.payload_protection.is_(None))
+            .order_by(DeadLetter.id)
+            .limit(chunk)
+        ).all()
+        if not rows:
+            break
+        for row in rows:
+            for column, value in dead_letters.protect_payload(row.payload, keys).items():
+                setattr(row, column, value)
+            summary.dead_letters += 1
+        last = rows[-1].id
+        session.flush()
+    for application in session.scalars(select(Application)).yield_per(chunk):
+        # The listener masks on assignment, so compare with what was loaded, unmasked.
+        form = dict(application.__dict__.get("form") or {})
+        if personal_fields(form):
+            protected = protect_form(form, keys, previous=application.form_private)
+            application.form, application.form_private = (
+                protected["form"],
+                protected["form_private"],
+            )
+            summary.forms += 1
+    for model, columns in FREE_TEXT.items():
+        for row in session.scalars(select(model)).yield_per(chunk):
+            for column in columns:
+                value = row.__dict__.get(column)
+                if isinstance(value, str) and mask_personal_data(value) != value:
+                    setattr(row, column, value)  # the listener masks it
+                    summary.texts += 1
+    session.flush()
+    return summary
