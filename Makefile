@@ -46,7 +46,7 @@ lock:
 	rm -rf var/lock-venv && python3 -m venv var/lock-venv
 	var/lock-venv/bin/pip install -q -e '.[dev]'
 	var/lock-venv/bin/pip install -q --no-deps -r requirements-nodeps.lock
-	(echo "# Exact versions, installed by scripts/setup.sh. Re-pin with 'make lock'."; echo "# face_recognition is pinned in requirements-nodeps.lock (installed with --no-deps: it declares plain dlib, which compiles for many minutes; dlib-bin here provides dlib)."; var/lock-venv/bin/pip freeze --exclude-editable | grep -iv "^govkiosk\|^face-recognition=="; echo "setuptools==80.9.0") > requirements.lock
+	(echo "# Exact versions, installed by scripts/setup.sh. Re-pin with 'make lock'."; echo "# face_recognition is pinned in requirements-nodeps.lock (installed with --no-deps: it declares plain dlib, which compiles for many minutes; dlib-bin here provides dlib). rapidocr-onnxruntime likewise (it declares opencv-python, which clashes with opencv-python-headless)."; var/lock-venv/bin/pip freeze --exclude-editable | grep -iv "^govkiosk\|^face-recognition==\|^rapidocr-onnxruntime=="; echo "setuptools==80.9.0") > requirements.lock
 	rm -rf var/lock-venv
 
 clean:

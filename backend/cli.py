@@ -368,6 +368,29 @@ def cmd_load_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_privacy_rewrap(args: argparse.Namespace) -> int:
+    """Mask and encrypt personal data stored before it was masked and encrypted (idempotent)."""
+    from backend.core.db import make_engine, make_sessionmaker
+    from backend.gov.keys import KeyUnavailable, load_data_keys
+    from backend.services.private_data import rewrap
+    from provisioning.ca import CAError, ca_passphrase
+
+    settings = _settings()
+    _require_current_schema(settings)
+    try:
+        keys = load_data_keys(settings.ca_dir, ca_passphrase())
+    except (CAError, KeyUnavailable, OSError) as err:
+        print(f"fleet-backend: citizen-data keys unavailable: {err}", file=sys.stderr)
+        return 1
+    with make_sessionmaker(make_engine(settings.database_url)).begin() as session:
+        summary = rewrap(session, keys)
+    print(
+        f"privacy rewrap: {summary.dead_letters} dead letters encrypted and masked, "
+        f"{summary.forms} application forms protected, {summary.texts} free-text values masked"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fleet-backend", description=__doc__)
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
@@ -454,6 +477,14 @@ def build_parser() -> argparse.ArgumentParser:
         "rotate-key", help="add a new audit MAC key for new entries (old ones keep verifying)"
     )
     rotate.set_defaults(func=cmd_audit_rotate_key)
+
+    privacy = sub.add_parser("privacy", help="personal data at rest")
+    privacy_sub = privacy.add_subparsers(dest="privacy_command", required=True)
+    rewrap = privacy_sub.add_parser(
+        "rewrap",
+        help="mask and encrypt what was stored before (dead letters, forms, free text); idempotent",
+    )
+    rewrap.set_defaults(func=cmd_privacy_rewrap)
 
     ca = sub.add_parser("ca", help="the fleet CA (FLEET_CA_DIR, FLEET_CA_PASSPHRASE)")
     ca_sub = ca.add_subparsers(dest="ca_command", required=True)

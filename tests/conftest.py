@@ -24,9 +24,41 @@ from backend.core import migrate
 from backend.core.db import make_engine
 from devices.card.private_pcscd import VPCD_DRIVER, PcscdDaemon, can_isolate, find_pcscd
 from mqtt.broker import LocalBroker, free_port
+from tests import privacy_scan
+from tests.privacy_scan import MqttTap
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+
+
+# --- the privacy scan, after every session (tests/privacy_scan.py) ---------------------------
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[_SCAN_SINCE] = time.time() - 1
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the session if anything it wrote holds a full identity number."""
+    config = session.config
+    if os.environ.get("PRIVACY_SCAN") == "0" or not session.testscollected:
+        return
+    if config.option.collectonly or _SCAN_SINCE not in config.stash:
+        return
+    roots = [privacy_scan.ARTIFACTS, REPO / "var", config._tmp_path_factory.getbasetemp()]  # type: ignore[attr-defined]
+    ocr = os.environ.get("PRIVACY_SCAN_OCR") != "0"
+    findings = privacy_scan.scan(roots, since=config.stash[_SCAN_SINCE], ocr=ocr)
+    text = privacy_scan.report(findings, roots)
+    privacy_scan.REPORT.parent.mkdir(parents=True, exist_ok=True)
+    privacy_scan.REPORT.write_text(text, encoding="utf-8")
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(text.rstrip(), red=bool(findings), bold=bool(findings))
+    if findings:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+_SCAN_SINCE = pytest.StashKey[float]()
 
 
 def wait_for(predicate: Callable[[], object], timeout: float, interval: float = 0.05) -> bool:
@@ -111,12 +143,25 @@ class PostgresServer:
         engine.dispose()
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
 
+    def dump(self, path: Path) -> None:
+        """Every test database's data, as SQL, for the privacy scan (tests/privacy_scan.py)."""
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        argv = [str(self.bin / "pg_dumpall"), "-h", "127.0.0.1", "-p", str(self.port)]
+        done = subprocess.run(
+            [*prefix, *argv, "-U", "postgres", "--data-only"], capture_output=True, timeout=600
+        )
+        path.write_bytes(done.stdout)
+
 
 @pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
     root = Path(tempfile.mkdtemp(prefix="fleet-pg-"))
     server = PostgresServer(root).start()
     yield server
+    try:
+        server.dump(tmp_path_factory.mktemp("postgres-dump") / "all.sql")
+    except (OSError, subprocess.SubprocessError) as err:
+        print(f"privacy scan: could not dump the PostgreSQL test databases: {err}")
     server.stop()
     shutil.rmtree(root, ignore_errors=True)
 
@@ -251,8 +296,10 @@ def fleet(tmp_path: Path, broker: LocalBroker, fleet_db_url: str) -> Iterator[Pr
         "PYTHONUNBUFFERED": "1",
     }
     procs = Processes(tmp_path, env)
+    tap = MqttTap(broker.host, broker.port, tmp_path / "mqtt-capture.tsv")  # privacy scan
     yield procs
     procs.stop_all()
+    tap.stop()
 
 
 # --- PC/SC: one private pcscd per test process ---------------------------------------------

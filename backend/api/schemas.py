@@ -66,7 +66,8 @@ class DeadLetterPublic(BaseModel):
     reason_code: str
     reason: str
     payload_size: int
-    payload_preview: str  # first 2 KiB as text, identity numbers masked
+    payload_preview: str  # first 2 KiB as text, identity and mobile numbers masked
+    protection: str  # encrypted (an admin may reveal it) | masked_only | clear (before rewrap)
 
 
 class DeadLetterPage(BaseModel):

@@ -7,7 +7,8 @@ opens nothing:
 
 - ``citizen-data.keys``: 96 random bytes, AES-GCM-encrypted under a key
   derived from the passphrase with scrypt. They split into the AES-GCM key
-  for identity numbers and phone numbers at rest, the HMAC key of their
+  for identity numbers and phone numbers at rest (also dead-letter payloads
+  and application forms' personal fields), the HMAC key of their
   look-up columns, and the HMAC key that signs verification codes.
 - ``sealing.key.pem``: the X25519 private key that kiosks seal an offline
   applicant's identity to (PKCS#8, encrypted like ``ca.key.pem``); its
@@ -68,6 +69,14 @@ class DataKeys:
     def decrypt(self, token: str) -> str:
         raw = base64.urlsafe_b64decode(token.encode())
         return AESGCM(self.encryption).decrypt(raw[:12], raw[12:], b"citizen-data-v1").decode()
+
+    def encrypt_bytes(self, data: bytes, purpose: str) -> bytes:
+        """Nonce and AES-GCM ciphertext of ``data``, bound to ``purpose`` (its associated data)."""
+        nonce = secrets.token_bytes(12)
+        return nonce + AESGCM(self.encryption).encrypt(nonce, data, purpose.encode())
+
+    def decrypt_bytes(self, sealed: bytes, purpose: str) -> bytes:
+        return AESGCM(self.encryption).decrypt(sealed[:12], sealed[12:], purpose.encode())
 
     def lookup_hash(self, kind: str, value: str) -> str:
         """The keyed hash stored beside an encrypted value, to find it without decrypting."""

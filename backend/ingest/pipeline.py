@@ -41,6 +41,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, Opera
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.core.db import insert_ignoring_duplicates, insert_new
+from backend.core.privacy import mask_personal_data
 from backend.ingest import gov_events
 from backend.models import (
     CommandResultRow,
@@ -53,6 +54,7 @@ from backend.models import (
 )
 from backend.models.base import utcnow
 from backend.models.dead_letter import MAX_KEPT_BYTES
+from backend.services import dead_letters
 from mqtt.contract import Channel, ContractError, Message, decode, topic
 from mqtt.contract.messages import CommandResult, HealthBody, StatusBody
 
@@ -105,7 +107,7 @@ def _dead_letter_row(raw: Raw, code: str, reason: str, now: datetime) -> dict[st
         "topic": raw.topic[:512],
         "reason_code": code,
         "reason": reason[:1000],
-        "payload": raw.payload[:MAX_KEPT_BYTES],
+        **dead_letters.protect_ingested_payload(raw.payload[:MAX_KEPT_BYTES]),  # masked + encrypted
         "payload_size": len(raw.payload),
     }
 
@@ -162,7 +164,10 @@ class _Rows:
             self.skew[env.kiosk] = round((env.ts - self.now).total_seconds(), 1)
         common = {"id": str(env.id), "kiosk_id": env.kiosk, "ts": ts, "received_at": self.now}
         if message.channel is Channel.EVENTS:
-            self.events.append({**common, "seq": env.seq, "kind": env.kind, "body": env.body})
+            # The stored event keeps a citizen's free text masked (a phone typed into a form,
+            # a comment); the application made from it keeps the original, encrypted.
+            stored = _masked_body(env.body) if env.kind in gov_events.KINDS else env.body
+            self.events.append({**common, "seq": env.seq, "kind": env.kind, "body": stored})
             if env.kind in gov_events.KINDS:
                 self.gov.append(gov_events.GovEvent(str(env.id), env.kiosk, ts, env.kind, env.body))
         elif message.channel is Channel.HEALTH:
@@ -188,6 +193,17 @@ class _Rows:
     def bounded(self, ts: datetime) -> datetime:
         """A sender's timestamp, or the time of receipt when it lies beyond the allowed skew."""
         return ts if ts <= self.now + self.policy.max_clock_skew else self.now
+
+
+def _masked_body(body: dict[str, Any]) -> dict[str, Any]:
+    masked = dict(body)
+    if isinstance(body.get("form"), dict):
+        masked["form"] = {
+            k: mask_personal_data(v) if isinstance(v, str) else v for k, v in body["form"].items()
+        }
+    if isinstance(body.get("comment"), str):
+        masked["comment"] = mask_personal_data(body["comment"])
+    return masked
 
 
 def _admission(

@@ -1,5 +1,6 @@
 """The backend's tables, one module per aggregate; ``Base.metadata`` is what Alembic migrates."""
 
+from backend.models import private_text  # noqa: F401  (masks free text as it is assigned)
 from backend.models.alert import Alert
 from backend.models.api_token import ApiToken
 from backend.models.application import Application, ApplicationHistory, Notification

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.models.base import Base, UTCDateTime
@@ -31,7 +31,9 @@ class Application(Base):
     bundle_no: Mapped[str | None] = mapped_column(String(32), index=True)  # 一件事一次办
     state: Mapped[str] = mapped_column(String(24))
     unmatched_reason: Mapped[str | None] = mapped_column(String(300))
-    form: Mapped[dict[str, Any]] = mapped_column(JSON)
+    form: Mapped[dict[str, Any]] = mapped_column(JSON)  # personal numbers masked (private_text.py)
+    # The form's personal fields in clear, AES-GCM-encrypted (backend/services/private_data.py).
+    form_private: Mapped[str | None] = mapped_column(Text)
     materials: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,4 +1,7 @@
-"""Messages that failed validation, kept with the reason: nothing is dropped silently."""
+"""Messages that failed validation, kept with the reason: nothing is dropped silently.
+
+A payload may hold a citizen's data, so it is kept masked, and encrypted in full.
+"""
 
 from __future__ import annotations
 
@@ -20,5 +23,10 @@ class DeadLetter(Base):
     topic: Mapped[str] = mapped_column(String(512))
     reason_code: Mapped[str] = mapped_column(String(32), index=True)
     reason: Mapped[str] = mapped_column(String(1000))
+    # The masked copy (identity and phone numbers masked), shown in the ops centre; the
+    # original is in payload_enc, AES-GCM under the citizen-data key (backend/services/dead_letters.py).
     payload: Mapped[bytes] = mapped_column(LargeBinary)
+    payload_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # encrypted | masked_only (ingest had no keys: the masked copy is all there is) | NULL (legacy, clear)
+    payload_protection: Mapped[str | None] = mapped_column(String(16))
     payload_size: Mapped[int] = mapped_column(Integer)

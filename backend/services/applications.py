@@ -33,7 +33,7 @@ from backend.gov.providers import NotificationProvider
 from backend.models import Application, ApplicationHistory, Citizen, Licence, ServiceItem
 from backend.models.base import utcnow
 from backend.services import licences as licences_service
-from backend.services import notifications, proofs
+from backend.services import notifications, private_data, proofs
 from backend.services.pagination import BadCursor, decode_cursor, encode_cursor
 from mqtt.contract import receipts
 
@@ -165,6 +165,7 @@ def submit(
     bundle_no: str | None = None,
     proof: dict[str, Any] | None = None,
     kiosk_session_id: str | None = None,
+    keys: DataKeys | None = None,
 ) -> Application:
     """A proven applicant's application: ``proof`` says what proved that ``citizen`` acted
     (backend/services/proofs.py); 秒批 applies when the item allows it."""
@@ -188,7 +189,7 @@ def submit(
         event_id=event_id,
         bundle_no=bundle_no,
         state="submitted",
-        form=form,
+        **private_data.protect_form(form, keys),  # phone numbers: encrypted + masked
         materials=resolved,
         submitted_at=submitted_at or now,
         updated_at=now,
@@ -224,6 +225,7 @@ def submit_life_event(
     kiosk_id: str | None = None,
     actor: str | None = None,
     proof: dict[str, Any] | None = None,
+    keys: DataKeys | None = None,
 ) -> Bundle:
     """一件事一次办: one request, one form and one material list for every item of a life event.
 
@@ -258,6 +260,7 @@ def submit_life_event(
                 actor=actor,
                 bundle_no=bundle_no,
                 proof=proof,
+                keys=keys,
             )
         )
     if not made:
@@ -546,6 +549,7 @@ def ingest_kiosk_application(
                 actor=actor,
                 proof=applicant.proof,
                 kiosk_session_id=kiosk_session_id,
+                keys=resolver.keys,
             )
         except ApplicationRefused as err:
             why = f"申请无法自动受理：{err}"
@@ -566,7 +570,7 @@ def ingest_kiosk_application(
         event_id=event_id,
         state="unmatched",
         unmatched_reason=(why or "")[:300],
-        form=dict(body.get("form", {})),
+        **private_data.protect_form(body.get("form"), resolver.keys),
         materials=supplied,
         submitted_at=ts,
         updated_at=now,

@@ -173,7 +173,12 @@ class Phone:
     def shot(self, name: str) -> None:
         SHOTS.mkdir(parents=True, exist_ok=True)
         self.step += 1
-        self.page.screenshot(path=str(SHOTS / f"{self.who}-{self.step:02d}-{name}.png"))
+        # The identity number the citizen types on their own phone is shown to them in full;
+        # the artifact masks that field, so no full number is kept (tests/privacy_scan.py).
+        self.page.screenshot(
+            path=str(SHOTS / f"{self.who}-{self.step:02d}-{name}.png"),
+            mask=[self.page.get_by_placeholder("18 位居民身份证号码")],
+        )
 
     def open(self, route: str) -> None:
         self.page.goto(f"{self.backend.url}/app/#{route}")

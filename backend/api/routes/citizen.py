@@ -314,7 +314,7 @@ def my_application(session: SessionDep, ctx: CitizenDep, key: Key) -> Applicatio
 
 @router.post("/applications", response_model=ApplicationDetail, status_code=201)
 def apply(
-    session: SessionDep, ctx: CitizenDep, notifier: NotifierDep, body: ApplyRequest
+    session: SessionDep, ctx: CitizenDep, notifier: NotifierDep, keys: KeysDep, body: ApplyRequest
 ) -> ApplicationDetail:
     channel = "kiosk" if ctx.token.kiosk_id else "app"
     try:
@@ -329,6 +329,7 @@ def apply(
             kiosk_id=ctx.token.kiosk_id,
             actor=ctx.actor,
             proof=proofs.citizen_token(ctx.token),
+            keys=keys,
         )
     except applications_service.ApplicationRefused as err:
         session.rollback()
@@ -367,6 +368,7 @@ def apply_life_event(
     session: SessionDep,
     ctx: CitizenDep,
     notifier: NotifierDep,
+    keys: KeysDep,
     code: Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[a-z0-9_-]+$")],
     body: LifeEventApplyRequest,
 ) -> BundlePublic:
@@ -383,6 +385,7 @@ def apply_life_event(
             kiosk_id=ctx.token.kiosk_id,
             actor=ctx.actor,
             proof=proofs.citizen_token(ctx.token),
+            keys=keys,
         )
     except applications_service.ApplicationRefused as err:
         session.rollback()

@@ -27,7 +27,7 @@ from backend.gov import workflow
 from backend.models import ApiToken, Application
 from backend.models.base import utcnow
 from backend.services import applications as applications_service
-from backend.services import citizen_audit
+from backend.services import citizen_audit, private_data
 from backend.services import citizens as citizens_service
 from backend.services import faq as faq_service
 from backend.services import ratings as ratings_service
@@ -107,6 +107,33 @@ def get_application(session: SessionDep, token: ReviewerDep, key: Key) -> Applic
     )
     session.commit()
     return detail
+
+
+class RevealRequest(BaseModel):
+    reason: str = Field(
+        min_length=2, max_length=300, description="why the clear value is needed (audited)"
+    )
+
+
+class FormPrivate(BaseModel):
+    receipt_no: str
+    fields: dict[str, str] = Field(description="the form's personal fields, in clear")
+
+
+@router.post("/applications/{key}/form-private", response_model=FormPrivate)
+def reveal_form(
+    session: SessionDep, token: ReviewerDep, keys: KeysDep, key: Key, body: RevealRequest
+) -> FormPrivate:
+    """The clear phone number(s) of an application's form, for a reviewer who must call; audited."""
+    application = _get(session, key)
+    try:
+        fields = private_data.reveal_form(
+            session, keys, application, actor=_actor(token), reason=body.reason
+        )
+    except private_data.NothingPrivate as err:
+        raise HTTPException(404, detail="该办件没有加密保存的个人信息字段") from err
+    session.commit()
+    return FormPrivate(receipt_no=application.receipt_no, fields=fields)
 
 
 @router.post("/applications/{key}/transitions", response_model=ApplicationDetail)

@@ -1,7 +1,8 @@
 """The application form: prefilled from the card, materials from e-licences, pick-lists only.
 
-The full name and identity number are shown here, unmasked, because this is
-where the citizen must check them before confirming.
+The applicant is shown masked (``张*``, ``110105********002X``) like on every
+other screen: the kiosk stands in a public hall, and the citizen holding the
+card knows who they are; the receipt masks them the same way.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ class ApplyScreen(KioskScreen):
         self.ids.form.text = "\n".join(
             [
                 f"{t('apply.item')}：{visit.item.name}",
-                f"{t('apply.applicant')}：{visit.identity.name}",
-                f"{t('apply.id_number')}：{visit.identity.id_number}",
+                f"{t('apply.applicant')}：{visit.identity.masked_name}",
+                f"{t('apply.id_number')}：{visit.identity.masked_id_number}",
             ]
         )
         self.ids.materials.text = f"{t('apply.materials')}：\n" + "\n".join(
