@@ -20,6 +20,7 @@ class KioskPublic(BaseModel):
     outbox_depth: int | None
     outbox_oldest_age_s: float | None
     health_at: datetime | None
+    clock_skew_s: float | None = None  # the kiosk's clock minus the backend's (seconds)
 
 
 class KioskDetail(KioskPublic):
