@@ -11,7 +11,6 @@ from backend.models.citizen import (
     CitizenAccessLog,
     CitizenAccount,
     CitizenToken,
-    PhoneLoginState,
     SmsCode,
 )
 from backend.models.command import RemoteCommand
@@ -28,6 +27,7 @@ from backend.models.licence import Licence
 from backend.models.rating import Rating, RectificationTask
 from backend.models.region import KioskPlacement, TokenRegion
 from backend.models.session import LoginSession
+from backend.models.throttle import AttemptCounter
 from backend.models.user import User
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "ApiToken",
     "Application",
     "ApplicationHistory",
+    "AttemptCounter",
     "AuditEntry",
     "AuditHead",
     "Base",
@@ -60,7 +61,6 @@ __all__ = [
     "LifeEventItem",
     "LoginSession",
     "Notification",
-    "PhoneLoginState",
     "Question",
     "QuestionHistory",
     "Rating",

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from backend.models import AuditEntry, AuditHead
@@ -143,18 +143,6 @@ def verify(session: Session) -> Verdict:
             f"the log ends at entry {count} but its head says {head.last_seq}: entries were removed",
         )
     return Verdict(True, count)
-
-
-def count_recent(session: Session, *, action: str, target: str, since: datetime) -> int:
-    """How many entries of ``action`` on ``target`` since ``since`` (log-in throttling)."""
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(AuditEntry)
-            .where(AuditEntry.action == action, AuditEntry.target == target, AuditEntry.ts >= since)
-        )
-        or 0
-    )
 
 
 def recent(
