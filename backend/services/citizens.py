@@ -19,7 +19,7 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -61,12 +61,23 @@ _ID_NUMBER_PROBLEMS: dict[type[StdnumError], str] = {
 }
 
 
-def normalise_id_number(value: str) -> str:
-    """The identity number, checked (address code, birth date, check digit), upper case."""
+EARLIEST_BIRTH = date(1900, 1, 1)
+CHINA = timezone(timedelta(hours=8))  # the birth date on a number is a date in China
+_BIRTH_IMPOSSIBLE = "身份证号码中的出生日期不可能（早于 1900 年或晚于今天），请核对"
+
+
+def normalise_id_number(value: str, *, today: date | None = None) -> str:
+    """The identity number, checked (address code, birth date, check digit), upper case.
+    Beyond python-stdnum's checks (a real date), the birth date is between 1900 and today;
+    devices/card/identity.py's ``check_id_number`` applies the same rule at the kiosk."""
     try:
-        return ric.validate(value.strip().upper())
+        number = ric.validate(value.strip().upper())
     except StdnumError as err:
         raise CitizenRefused("bad_id_number", _ID_NUMBER_PROBLEMS.get(type(err), _ID_BAD)) from err
+    born = ric.get_birth_date(number)
+    if not EARLIEST_BIRTH <= born <= (today or datetime.now(CHINA).date()):
+        raise CitizenRefused("bad_id_number", _BIRTH_IMPOSSIBLE)
+    return number
 
 
 def validate_phone(value: str) -> str:

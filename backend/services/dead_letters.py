@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.models import DeadLetter
-from backend.services.pagination import BadCursor, decode_cursor, encode_cursor
+from backend.services.pagination import decode_cursor, encode_cursor
 
 
 def list_dead_letters(
@@ -18,9 +18,7 @@ def list_dead_letters(
     if reason_code:
         query = query.where(DeadLetter.reason_code == reason_code)
     if cursor:
-        (last_id,) = decode_cursor(cursor, 1)
-        if not isinstance(last_id, int):
-            raise BadCursor("cursor is not one this API gave out")
+        (last_id,) = decode_cursor(cursor, int)
         query = query.where(DeadLetter.id < last_id)
     rows = session.scalars(query.order_by(DeadLetter.id.desc()).limit(limit + 1)).all()
     next_cursor = None
