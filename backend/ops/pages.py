@@ -228,6 +228,8 @@ def login(
     if not expected or not secrets.compare_digest(expected, csrf):
         raise HTTPException(403, detail="登录表单已失效，请刷新页面后重试")
     username = username.strip()
+    if not username.isprintable():  # no NUL or control characters into counters and the log
+        return _back("/ops/login?" + urlencode({"next": _safe_next(next), "error": "1"}))
     source = client_address(request)
     settings = request.app.state.settings
     # One attempt is spent (and committed) before the password is checked: however many
