@@ -139,7 +139,10 @@ def verify(
     try:
         certificate = x509.load_der_x509_certificate(base64.b64decode(values[CERTIFICATE] or ""))
         signature = base64.b64decode(values[SIGNATURE] or "", validate=True)
-        timestamp = int(values[TIMESTAMP] or "")
+        stamp = values[TIMESTAMP] or ""
+        if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):  # no 400-digit numbers
+            raise ValueError(f"{TIMESTAMP} must be Unix seconds (at most 12 digits)")
+        timestamp = int(stamp)
     except (ValueError, binascii.Error) as err:
         raise SignatureRefused("malformed", f"the signature headers are malformed: {err}") from err
     nonce = values[NONCE] or ""

@@ -90,6 +90,9 @@ def sms_policy(settings: Settings) -> citizens_service.SmsPolicy:
         max_per_hour=settings.sms_max_per_hour,
         max_failures=settings.login_max_failures,
         lockout=timedelta(minutes=settings.login_lockout_minutes),
+        source_codes=settings.source_sms_codes,
+        source_failures=settings.source_login_failures,
+        source_window=timedelta(seconds=settings.source_window_s),
     )
 
 

@@ -26,6 +26,12 @@ def get_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
+def client_address(request: Request) -> str:
+    """The client's address, as the per-source limits count it. Behind a reverse proxy
+    uvicorn takes it from X-Forwarded-For, but only from FORWARDED_ALLOW_IPS (loopback)."""
+    return request.client.host if request.client else "?"
+
+
 _bearer = HTTPBearer(
     auto_error=False, description="a token from `fleet-backend admin create-token`"
 )

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
 import swagger_ui_bundle
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
 
+from backend.api.guards import RequestGuards
 from backend.api.routes import (
     app_auth,
     audit_key,
@@ -35,6 +41,8 @@ from backend.ops import pages
 from backend.services import audit
 from backend.services.pagination import BadCursor
 
+logger = logging.getLogger(__name__)
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
@@ -51,9 +59,38 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine, info={audit.KEYS_INFO: audit.keys_provider(settings.ca_dir)}
     )
 
+    app.add_middleware(
+        RequestGuards,
+        max_body_bytes=settings.max_body_bytes,
+        public_base_url=settings.public_base_url,
+    )
+
     @app.exception_handler(BadCursor)
     async def _bad_cursor(request: Request, exc: BadCursor) -> JSONResponse:
         return JSONResponse(status_code=400, content={"detail": str(exc)})
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        """FastAPI's list of problems, plus one sentence in Chinese naming the fields."""
+        fields = sorted(
+            {".".join(str(p) for p in e.get("loc", ())[1:]) or "请求" for e in exc.errors()}
+        )
+        return JSONResponse(
+            status_code=422,
+            content={
+                "detail": jsonable_encoder(exc.errors()),
+                "message": f"请求参数有误，请检查：{'、'.join(fields)[:200]}",
+            },
+        )
+
+    @app.exception_handler(DataError)
+    async def _data_error(request: Request, exc: DataError) -> JSONResponse:
+        """The last line: a value the database cannot hold (a NUL in text, a number too
+        large) is the client's mistake, not the server's; the checks above should catch it first."""
+        logger.warning("database refused a value on %s: %s", request.url.path, exc.orig)
+        return JSONResponse(
+            status_code=422, content={"detail": "提交的数据中有无法保存的值（如空字符或超长数字）"}
+        )
 
     app.mount(
         "/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger"

@@ -193,6 +193,27 @@ class Settings(MqttClientSettings):
         default=Path("var/dev-outbox"),
         description="FLEET_DEV_OUTBOX_DIR: the development SMS and notification providers write here",
     )
+    # Limits against abuse (backend/api/guards.py, backend/services/throttle.py).
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="FLEET_MAX_BODY_BYTES: larger request bodies are refused with 413 unread",
+    )
+    source_window_s: int = Field(
+        default=900, ge=1, le=24 * 3600, description="FLEET_SOURCE_WINDOW_S: per-client window"
+    )
+    source_login_failures: int = Field(
+        default=10,
+        ge=1,
+        le=10_000,
+        description="FLEET_SOURCE_LOGIN_FAILURES: failed log-ins (passwords, SMS codes) per client address and window, then 429",
+    )
+    source_sms_codes: int = Field(
+        default=10,
+        ge=1,
+        le=10_000,
+        description="FLEET_SOURCE_SMS_CODES: SMS codes one client address may ask for per window, then 429",
+    )
     rectification_working_days: int = Field(
         default=5, ge=1, le=15, description="FLEET_RECTIFICATION_WORKING_DAYS: 差评 fix deadline"
     )

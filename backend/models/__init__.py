@@ -14,7 +14,6 @@ from backend.models.citizen import (
     CitizenAccount,
     CitizenToken,
     PhoneBinding,
-    PhoneLoginState,
     SmsCode,
 )
 from backend.models.command import RemoteCommand
@@ -32,6 +31,7 @@ from backend.models.rating import Rating, RectificationTask
 from backend.models.region import KioskPlacement, TokenRegion
 from backend.models.retained import RetainedSeen
 from backend.models.session import LoginSession
+from backend.models.throttle import AttemptCounter
 from backend.models.user import User
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "ApiToken",
     "Application",
     "ApplicationHistory",
+    "AttemptCounter",
     "AuditEntry",
     "AuditHead",
     "Base",
@@ -66,7 +67,6 @@ __all__ = [
     "LoginSession",
     "Notification",
     "PhoneBinding",
-    "PhoneLoginState",
     "Question",
     "QuestionHistory",
     "Rating",

@@ -149,16 +149,6 @@ class SmsCode(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class PhoneLoginState(Base):
-    """Wrong codes per phone number and the lockout they lead to."""
-
-    __tablename__ = "phone_login_states"
-
-    phone_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    failures: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
 class CitizenAccessLog(Base):
     """Who read which citizen's data, when (until the shared hash-chained audit log exists)."""
 

@@ -29,12 +29,12 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backend.alerts.rules import RULE_TITLES
-from backend.api.deps import SessionDep
+from backend.api.deps import SessionDep, client_address
 from backend.api.ops_deps import COOKIE, AdminPage, AnyPage, OperatorPage, kiosk_in_scope
 from backend.api.routes.ops_commands import publisher
 from backend.models.base import utcnow
 from backend.services import alerts as alerts_service
-from backend.services import audit
+from backend.services import audit, throttle
 from backend.services import auth as auth_service
 from backend.services import commands as commands_service
 from backend.services import enrolment as enrolment_service
@@ -59,7 +59,7 @@ STATIC = {
 PAGE_SIZE = 100
 MAX_CODES_AT_ONCE = 100  # a sheet for a technician's week of installs
 LOGIN_CSRF_COOKIE = "fleet_login_csrf"
-LOGIN_MAX_FAILURES = 5  # wrong passwords for one user name within LOGIN_LOCKOUT: wait
+LOGIN_MAX_FAILURES = 5  # passwords tried for one user name within LOGIN_LOCKOUT: wait
 LOGIN_LOCKOUT = timedelta(minutes=15)
 
 EVENT_NAMES = {
@@ -199,6 +199,20 @@ def static(name: str) -> FileResponse:
 
 
 # log-in -----------------------------------------------------------------------------------------
+def _throttled(request: Request, wait_s: int, next_path: str, csrf: str) -> HTMLResponse:
+    """429: this client address made too many failed log-ins; the form again, with a wait."""
+    minutes = max(1, -(-wait_s // 60))
+    response = render(
+        request,
+        "login.html",
+        None,
+        {"next": next_path, "csrf": csrf, "error": "throttled", "wait_minutes": minutes},
+        status_code=429,
+    )
+    response.headers["Retry-After"] = str(wait_s)
+    return response
+
+
 @router.get("/ops/login", response_class=HTMLResponse)
 def login_form(request: Request, next: str | None = None, error: str | None = None) -> HTMLResponse:
     token = secrets.token_urlsafe(24)
@@ -229,28 +243,46 @@ def login(
     if not expected or not secrets.compare_digest(expected, csrf):
         raise HTTPException(403, detail="登录表单已失效，请刷新页面后重试")
     username = username.strip()
-    if (
-        audit.count_recent(
-            session,
-            action="login.failed",
-            target=f"user:{username[:64]}",
-            since=utcnow() - LOGIN_LOCKOUT,
-        )
-        >= LOGIN_MAX_FAILURES
-    ):
-        return _back("/ops/login?" + urlencode({"next": _safe_next(next), "error": "locked"}))
+    if not username.isprintable():  # no NUL or control characters into counters and the log
+        return _back("/ops/login?" + urlencode({"next": _safe_next(next), "error": "1"}))
+    source = client_address(request)
+    settings = request.app.state.settings
+    # One attempt is spent (and committed) before the password is checked: however many
+    # requests arrive at once, at most LOGIN_MAX_FAILURES passwords are tried per user name,
+    # and at most FLEET_SOURCE_LOGIN_FAILURES wrong ones per client address.
+    source_key = throttle.key("ops-login-source", source)
+    got = throttle.take(
+        session,
+        source_key,
+        limit=settings.source_login_failures,
+        window=timedelta(seconds=settings.source_window_s),
+    )
+    if not got:
+        session.commit()
+        return _throttled(request, got.retry_after_s, _safe_next(next), csrf)
+    user_key = throttle.key("ops-login", username[:64])
+    got = throttle.take(session, user_key, limit=LOGIN_MAX_FAILURES, window=LOGIN_LOCKOUT)
+    if not got:
+        throttle.give_back(session, source_key)  # no password was checked
+        session.commit()
+        response = _back("/ops/login?" + urlencode({"next": _safe_next(next), "error": "locked"}))
+        response.headers["Retry-After"] = str(got.retry_after_s)
+        return response
+    session.commit()
     user = users_service.check_password(session, username, password)
     if user is None:
         audit.record(
             session,
-            actor=f"anonymous:{request.client.host if request.client else '?'}",
+            actor=f"anonymous:{source}",
             action="login.failed",
-            target=f"user:{username.strip()[:64]}",
+            target=f"user:{username[:64]}",
             detail=None,
         )
         session.commit()
         return _back("/ops/login?" + urlencode({"next": _safe_next(next), "error": "1"}))
-    settings = request.app.state.settings
+    throttle.clear(session, user_key)
+    throttle.give_back(session, source_key)
+    throttle.prune(session)
     cookie, principal = auth_service.start_session(session, user, hours=settings.session_hours)
     audit.record(session, actor=principal.actor, action="login", target=None, detail=None)
     session.commit()

@@ -34,7 +34,7 @@ from backend.models import Application, ApplicationHistory, Citizen, Licence, Se
 from backend.models.base import utcnow
 from backend.services import licences as licences_service
 from backend.services import notifications, private_data, proofs
-from backend.services.pagination import BadCursor, decode_cursor, encode_cursor
+from backend.services.pagination import decode_cursor, encode_cursor
 from mqtt.contract import receipts
 
 logger = logging.getLogger(__name__)
@@ -624,14 +624,10 @@ def list_applications(
         late = (Application.state.in_(workflow.OPEN_STATES)) & (Application.deadline_at < now)
         query = query.where(late if overdue else ~late | Application.deadline_at.is_(None))
     if cursor:
-        ts, key = decode_cursor(cursor, 2)
-        try:
-            at = datetime.fromisoformat(ts)
-        except (TypeError, ValueError) as err:
-            raise BadCursor("cursor is not one this API gave out") from err
+        at, key = decode_cursor(cursor, datetime, str)
         query = query.where(
             (Application.submitted_at < at)
-            | ((Application.submitted_at == at) & (Application.id < str(key)))
+            | ((Application.submitted_at == at) & (Application.id < key))
         )
     rows = list(
         session.scalars(

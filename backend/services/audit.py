@@ -26,11 +26,10 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from backend.gov.keys import AuditKeys, KeyUnavailable, load_audit_keys
@@ -311,18 +310,6 @@ def take_checkpoint(
         audit_checkpoints.post(url, checkpoint)
     logger.info("audit checkpoint: %d entries, head %s", checkpoint.entries, checkpoint.last_mac)
     return checkpoint
-
-
-def count_recent(session: Session, *, action: str, target: str, since: datetime) -> int:
-    """How many entries of ``action`` on ``target`` since ``since`` (log-in throttling)."""
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(AuditEntry)
-            .where(AuditEntry.action == action, AuditEntry.target == target, AuditEntry.ts >= since)
-        )
-        or 0
-    )
 
 
 def recent(

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from backend.models import CatalogMeta, Department, LifeEvent, LifeEventItem, ServiceItem
 from backend.models.base import utcnow
-from backend.services.pagination import BadCursor, decode_cursor, encode_cursor
+from backend.services.pagination import decode_cursor, encode_cursor
 
 ITEM_TYPES = {
     "01": "行政许可",
@@ -256,9 +256,7 @@ def search_items(
             )
         )
     if cursor:
-        position, code = decode_cursor(cursor, 2)
-        if not isinstance(position, int) or not isinstance(code, str):
-            raise BadCursor("cursor is not one this API gave out")
+        position, code = decode_cursor(cursor, int, str)
         query = query.where(tuple_(ServiceItem.position, ServiceItem.code) > (position, code))
     rows = list(
         session.scalars(query.order_by(ServiceItem.position, ServiceItem.code).limit(limit + 1))

@@ -20,9 +20,9 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 from stdnum.cn import ric
 from stdnum.exceptions import (
@@ -35,16 +35,10 @@ from stdnum.exceptions import ValidationError as StdnumError
 
 from backend.core.privacy import mask_identity_number
 from backend.gov.keys import DataKeys
-from backend.gov.providers import SmsProvider, mask_phone
-from backend.models import (
-    Citizen,
-    CitizenAccount,
-    CitizenToken,
-    PhoneBinding,
-    PhoneLoginState,
-    SmsCode,
-)
+from backend.gov.providers import SmsProvider, SmsUnavailable, mask_phone
+from backend.models import Citizen, CitizenAccount, CitizenToken, PhoneBinding, SmsCode
 from backend.models.base import utcnow
+from backend.services import throttle
 
 PHONE = re.compile(r"1[3-9]\d{9}")
 TOKEN_PREFIX = "ct_"
@@ -68,12 +62,23 @@ _ID_NUMBER_PROBLEMS: dict[type[StdnumError], str] = {
 }
 
 
-def normalise_id_number(value: str) -> str:
-    """The identity number, checked (address code, birth date, check digit), upper case."""
+EARLIEST_BIRTH = date(1900, 1, 1)
+CHINA = timezone(timedelta(hours=8))  # the birth date on a number is a date in China
+_BIRTH_IMPOSSIBLE = "身份证号码中的出生日期不可能（早于 1900 年或晚于今天），请核对"
+
+
+def normalise_id_number(value: str, *, today: date | None = None) -> str:
+    """The identity number, checked (address code, birth date, check digit), upper case.
+    Beyond python-stdnum's checks (a real date), the birth date is between 1900 and today;
+    devices/card/identity.py's ``check_id_number`` applies the same rule at the kiosk."""
     try:
-        return ric.validate(value.strip().upper())
+        number = ric.validate(value.strip().upper())
     except StdnumError as err:
         raise CitizenRefused("bad_id_number", _ID_NUMBER_PROBLEMS.get(type(err), _ID_BAD)) from err
+    born = ric.get_birth_date(number)
+    if not EARLIEST_BIRTH <= born <= (today or datetime.now(CHINA).date()):
+        raise CitizenRefused("bad_id_number", _BIRTH_IMPOSSIBLE)
+    return number
 
 
 def validate_phone(value: str) -> str:
@@ -251,39 +256,60 @@ class SmsPolicy:
     max_per_hour: int = 5
     max_failures: int = 5
     lockout: timedelta = timedelta(minutes=15)
+    source_codes: int = 10  # codes one client address may ask for per source_window
+    source_failures: int = 10  # wrong codes one client address may send per source_window
+    source_window: timedelta = timedelta(minutes=15)
 
 
-def _locked_until(session: Session, phone_hash: str, now: datetime) -> datetime | None:
-    state = session.get(PhoneLoginState, phone_hash)
-    if state is not None and state.locked_until is not None and state.locked_until > now:
-        return state.locked_until
-    return None
+def _minutes(seconds: int) -> int:
+    return max(1, -(-seconds // 60))
+
+
+def _locked(wait: int) -> CitizenRefused:
+    return CitizenRefused(
+        "locked", f"验证码错误次数过多，请 {_minutes(wait)} 分钟后再试", max(wait, 1)
+    )
 
 
 def request_code(
-    session: Session, keys: DataKeys, sms: SmsProvider, policy: SmsPolicy, phone: str
+    session: Session,
+    keys: DataKeys,
+    sms: SmsProvider,
+    policy: SmsPolicy,
+    phone: str,
+    *,
+    source: str = "?",
 ) -> int:
-    """Send a one-time code to ``phone``; returns its lifetime in seconds. Rate-limited."""
+    """Send a one-time code to ``phone``; returns its lifetime in seconds. Rate-limited per
+    number and per client address (``source``) with atomic counters (services/throttle.py);
+    commits the counters before sending."""
     phone = validate_phone(phone)
     phone_hash = keys.lookup_hash("phone", phone)
+    login_key = throttle.key("sms-login", phone_hash)
+    wait = throttle.wait_s(session, login_key, limit=policy.max_failures)
+    if wait:
+        raise _locked(wait)
+    taken: list[str] = []
+
+    def spend(counter: str, limit: int, window: timedelta, code: str, message: str) -> None:
+        got = throttle.take(session, counter, limit=limit, window=window)
+        if not got:
+            for earlier in taken:
+                throttle.give_back(session, earlier)
+            session.commit()
+            wait = got.retry_after_s
+            raise CitizenRefused(code, message.format(s=wait, m=_minutes(wait)), wait)
+        taken.append(counter)
+
+    spend(throttle.key("sms-source", source), policy.source_codes, policy.source_window,
+          "source_throttled", "此网络获取验证码过于频繁，请 {m} 分钟后再试")  # fmt: skip
+    if policy.min_interval_s > 0:
+        spend(throttle.key("sms-gap", phone_hash), 1, timedelta(seconds=policy.min_interval_s),
+              "too_soon", "请 {s} 秒后再获取验证码")  # fmt: skip
+    spend(throttle.key("sms-hour", phone_hash), policy.max_per_hour, timedelta(hours=1),
+          "too_many_codes", "获取验证码过于频繁，请 {m} 分钟后再试")  # fmt: skip
+    session.commit()  # the attempts are spent before the SMS goes out, whatever happens next
     now = utcnow()
-    locked = _locked_until(session, phone_hash, now)
-    if locked is not None:
-        wait = int((locked - now).total_seconds()) + 1
-        raise CitizenRefused("locked", f"验证码错误次数过多，请 {wait // 60 + 1} 分钟后再试", wait)
-    last = session.scalar(
-        select(func.max(SmsCode.created_at)).where(SmsCode.phone_hash == phone_hash)
-    )
-    if last is not None and (now - last).total_seconds() < policy.min_interval_s:
-        wait = policy.min_interval_s - int((now - last).total_seconds())
-        raise CitizenRefused("too_soon", f"请 {wait} 秒后再获取验证码", wait)
-    sent = session.scalar(
-        select(func.count())
-        .select_from(SmsCode)
-        .where(SmsCode.phone_hash == phone_hash, SmsCode.created_at > now - timedelta(hours=1))
-    )
-    if (sent or 0) >= policy.max_per_hour:
-        raise CitizenRefused("too_many_codes", "获取验证码过于频繁，请一小时后再试", 3600)
     code = f"{secrets.randbelow(10**6):06d}"
     session.add(
         SmsCode(
@@ -294,21 +320,53 @@ def request_code(
         )
     )
     session.flush()
-    sms.send_code(phone, code, policy.code_ttl_s)
+    try:
+        sms.send_code(phone, code, policy.code_ttl_s)
+    except SmsUnavailable:  # nothing was sent: the code is not kept, the limits not spent
+        session.rollback()
+        for counter in taken:
+            throttle.give_back(session, counter)
+        session.commit()
+        raise
     return policy.code_ttl_s
 
 
 def login_with_code(
-    session: Session, keys: DataKeys, policy: SmsPolicy, phone: str, code: str, ttl: timedelta
+    session: Session,
+    keys: DataKeys,
+    policy: SmsPolicy,
+    phone: str,
+    code: str,
+    ttl: timedelta,
+    *,
+    source: str = "?",
 ) -> tuple[IssuedToken, CitizenAccount]:
-    """Check the newest live code; wrong codes count towards a lockout of the number."""
+    """Check the newest live code. At most ``max_failures`` codes are checked per number
+    before a lockout, and ``source_failures`` per client address, however many requests
+    arrive at once: each check spends an attempt first (committed), a right code gives it back."""
     phone = validate_phone(phone)
     phone_hash = keys.lookup_hash("phone", phone)
+    source_key = throttle.key("app-login-source", source)
+    got = throttle.take(
+        session, source_key, limit=policy.source_failures, window=policy.source_window
+    )
+    if not got:
+        session.commit()
+        raise CitizenRefused(
+            "source_throttled",
+            f"此网络验证码错误次数过多，请 {_minutes(got.retry_after_s)} 分钟后再试",
+            got.retry_after_s,
+        )
+    login_key = throttle.key("sms-login", phone_hash)
+    got = throttle.take(
+        session, login_key, limit=policy.max_failures, window=policy.lockout, lockout=policy.lockout
+    )
+    if not got:
+        throttle.give_back(session, source_key)
+        session.commit()
+        raise _locked(got.retry_after_s)
+    session.commit()  # the attempt counts even if this request fails or dies
     now = utcnow()
-    locked = _locked_until(session, phone_hash, now)
-    if locked is not None:
-        wait = int((locked - now).total_seconds()) + 1
-        raise CitizenRefused("locked", f"验证码错误次数过多，请 {wait // 60 + 1} 分钟后再试", wait)
     latest = session.scalar(
         select(SmsCode)
         .where(SmsCode.phone_hash == phone_hash, SmsCode.used_at.is_(None))
@@ -320,22 +378,21 @@ def login_with_code(
         and latest.expires_at > now
         and hmac.compare_digest(latest.code_hash, _hash(f"{phone_hash}:{code.strip()}"))
     )
-    state = session.get(PhoneLoginState, phone_hash)
-    if state is None:
-        state = PhoneLoginState(phone_hash=phone_hash, failures=0)
-        session.add(state)
-    if not good:
-        state.failures = (state.failures or 0) + 1
-        if state.failures >= policy.max_failures:
-            state.locked_until = now + policy.lockout
-            state.failures = 0
-        session.commit()  # the failure counts even though the request fails
-        if latest is None or latest.expires_at <= now:
+    spent = False
+    if good:  # a code is used once, even by two requests at the same moment
+        assert latest is not None
+        used = session.execute(
+            update(SmsCode)
+            .where(SmsCode.id == latest.id, SmsCode.used_at.is_(None))
+            .values(used_at=now)
+        )
+        spent = used.rowcount != 1
+    if not good or spent:
+        if latest is None or latest.expires_at <= now or spent:
             raise CitizenRefused("code_expired", "验证码已失效，请重新获取")
         raise CitizenRefused("wrong_code", "验证码不正确")
-    assert latest is not None
-    session.execute(update(SmsCode).where(SmsCode.id == latest.id).values(used_at=now))
-    state.failures, state.locked_until = 0, None
+    throttle.clear(session, login_key)
+    throttle.give_back(session, source_key)
     account = session.scalar(select(CitizenAccount).where(CitizenAccount.phone_hash == phone_hash))
     if account is None:
         account = CitizenAccount(

@@ -28,7 +28,7 @@ from backend.models import DeadLetter
 from backend.models.base import utcnow
 from backend.models.dead_letter import MAX_KEPT_BYTES
 from backend.services import audit
-from backend.services.pagination import BadCursor, decode_cursor, encode_cursor
+from backend.services.pagination import decode_cursor, encode_cursor
 
 logger = logging.getLogger(__name__)
 
@@ -154,9 +154,7 @@ def list_dead_letters(
     if reason_code:
         query = query.where(DeadLetter.reason_code == reason_code)
     if cursor:
-        (last_id,) = decode_cursor(cursor, 1)
-        if not isinstance(last_id, int):
-            raise BadCursor("cursor is not one this API gave out")
+        (last_id,) = decode_cursor(cursor, int)
         query = query.where(DeadLetter.id < last_id)
     rows = session.scalars(query.order_by(DeadLetter.id.desc()).limit(limit + 1)).all()
     next_cursor = None

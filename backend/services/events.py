@@ -9,7 +9,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from backend.models import Event
-from backend.services.pagination import BadCursor, decode_cursor, encode_cursor
+from backend.services.pagination import decode_cursor, encode_cursor
 
 
 def list_events(
@@ -32,11 +32,7 @@ def list_events(
     if until:
         query = query.where(Event.ts < until)
     if cursor:
-        ts_text, last_id = decode_cursor(cursor, 2)
-        try:
-            last_ts = datetime.fromisoformat(ts_text)
-        except (TypeError, ValueError) as err:
-            raise BadCursor("cursor is not one this API gave out") from err
+        last_ts, last_id = decode_cursor(cursor, datetime, str)
         query = query.where(or_(Event.ts < last_ts, and_(Event.ts == last_ts, Event.id < last_id)))
     rows = session.scalars(query.order_by(Event.ts.desc(), Event.id.desc()).limit(limit + 1)).all()
     next_cursor = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
 from stdnum import exceptions as stdnum_exceptions
 from stdnum.cn import ric
@@ -71,15 +71,27 @@ class CardIdentity:
     __str__ = __repr__
 
 
-def check_id_number(number: str) -> str:
+EARLIEST_BIRTH = date(1900, 1, 1)
+CHINA = timezone(timedelta(hours=8))  # the birth date on a number is a date in China
+
+
+def check_id_number(number: str, *, today: date | None = None) -> str:
     """The number in canonical form, or CardDataInvalid. python-stdnum does the checksum,
-    and also rejects unknown address codes and impossible birth dates."""
+    and also rejects unknown address codes and birth dates that are not real dates; a birth
+    date before 1900 or after today is refused here (as the backend's normalise_id_number)."""
     try:
-        return ric.validate(number)
+        number = ric.validate(number)
     except stdnum_exceptions.ValidationError as err:
         raise CardDataInvalid(
             f"identity number {mask_id_number(number)} rejected: {err.message}"
         ) from err
+    born = ric.get_birth_date(number)
+    if not EARLIEST_BIRTH <= born <= (today or datetime.now(CHINA).date()):
+        raise CardDataInvalid(
+            f"identity number {mask_id_number(number)} rejected: "
+            "the birth date is before 1900 or in the future"
+        )
+    return number
 
 
 def check_consistency(number: str, birth_date: date, sex: str) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Literal
 
-from fastapi import APIRouter, HTTPException, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
 from backend.api.citizen_deps import (
@@ -29,7 +29,7 @@ from backend.api.citizen_deps import (
     binding_policy,
     sms_policy,
 )
-from backend.api.deps import SessionDep
+from backend.api.deps import SessionDep, client_address
 from backend.gov.providers import SmsUnavailable
 from backend.models import BindingChallenge, Citizen, CitizenAccount, PhoneBinding
 from backend.services import bindings as bindings_service
@@ -44,6 +44,7 @@ STATUS = {
     "bad_id_number": 422,
     "too_soon": 429,
     "too_many_codes": 429,
+    "source_throttled": 429,
     "locked": 429,
     "bind_locked": 429,
     "wrong_code": 401,
@@ -135,10 +136,17 @@ class ConfirmRequest(BaseModel):
 
 @router.post("/auth/sms-code", response_model=CodeSent, status_code=202)
 def request_code(
-    session: SessionDep, keys: KeysDep, sms: SmsDep, settings: SettingsDep, body: CodeRequest
+    request: Request,
+    session: SessionDep,
+    keys: KeysDep,
+    sms: SmsDep,
+    settings: SettingsDep,
+    body: CodeRequest,
 ) -> CodeSent:
     try:
-        ttl = citizens_service.request_code(session, keys, sms, sms_policy(settings), body.phone)
+        ttl = citizens_service.request_code(
+            session, keys, sms, sms_policy(settings), body.phone, source=client_address(request)
+        )
     except citizens_service.CitizenRefused as err:
         raise _refused(err) from err
     except SmsUnavailable as err:  # nothing was sent: the code is not kept, the limit not spent
@@ -151,7 +159,7 @@ def request_code(
 
 @router.post("/auth/login", response_model=LoginResponse)
 def login(
-    session: SessionDep, keys: KeysDep, settings: SettingsDep, body: LoginRequest
+    request: Request, session: SessionDep, keys: KeysDep, settings: SettingsDep, body: LoginRequest
 ) -> LoginResponse:
     try:
         issued, account = citizens_service.login_with_code(
@@ -161,6 +169,7 @@ def login(
             body.phone,
             body.code,
             ttl=timedelta(minutes=settings.app_token_minutes),
+            source=client_address(request),
         )
     except citizens_service.CitizenRefused as err:
         raise _refused(err) from err

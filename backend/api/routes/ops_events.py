@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 
 from backend.api.deps import SessionDep
 from backend.api.ops_deps import AnyOps, kiosk_in_scope
+from backend.api.params import UtcTime
 from backend.api.schemas import EventPage, EventPublic
 from backend.services import events as events_service
 from mqtt.contract.messages import KINDS
@@ -19,21 +19,14 @@ router = APIRouter(prefix="/api/v1/ops/events", tags=["ops"])
 EVENT_KINDS = sorted(k for k, spec in KINDS.items() if spec.channel is Channel.EVENTS)
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    """Times without an offset are taken as UTC."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 @router.get("", response_model=EventPage)
 def list_events(
     session: SessionDep,
     principal: AnyOps,
     kiosk: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9-]{2,63}$")] = None,
     kind: Annotated[str | None, Query(description=f"one of {', '.join(EVENT_KINDS)}")] = None,
-    since: Annotated[datetime | None, Query(description="RFC 3339; inclusive")] = None,
-    until: Annotated[datetime | None, Query(description="RFC 3339; exclusive")] = None,
+    since: Annotated[UtcTime | None, Query(description="RFC 3339; inclusive")] = None,
+    until: Annotated[UtcTime | None, Query(description="RFC 3339; exclusive")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[
         str | None, Query(max_length=512, description="next_cursor of the previous page")
@@ -47,7 +40,6 @@ def list_events(
         raise HTTPException(
             422, detail=f"unknown kind {kind!r}; known kinds: {', '.join(EVENT_KINDS)}"
         )
-    since, until = _utc(since), _utc(until)
     if since and until and since >= until:
         raise HTTPException(422, detail="since must be before until")
     rows, next_cursor = events_service.list_events(

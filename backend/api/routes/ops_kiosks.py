@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query
 
 from backend.api.deps import SessionDep
 from backend.api.ops_deps import AnyOps, kiosk_in_scope
+from backend.api.params import UtcTime
 from backend.api.schemas import HealthSnapshotPublic, KioskDetail, KioskPage, KioskPublic
 from backend.services import events as events_service
 from backend.services import health as health_service
@@ -55,13 +55,11 @@ def get_health_history(
     session: SessionDep,
     principal: AnyOps,
     kiosk_id: KioskId,
-    since: Annotated[datetime | None, Query(description="RFC 3339; without an offset, UTC")] = None,
+    since: Annotated[UtcTime | None, Query(description="RFC 3339; without an offset, UTC")] = None,
     limit: Annotated[int, Query(ge=1, le=2000)] = 100,
 ) -> list[HealthSnapshotPublic]:
     kiosk_in_scope(session, principal, kiosk_id)
     if kiosks_service.get_kiosk(session, kiosk_id) is None:
         raise HTTPException(404, detail=f"no kiosk {kiosk_id!r} has reported to this fleet")
-    if since is not None and since.tzinfo is None:
-        since = since.replace(tzinfo=UTC)
     rows = health_service.history(session, kiosk_id, since=since, limit=limit)
     return [HealthSnapshotPublic.model_validate(r) for r in rows]

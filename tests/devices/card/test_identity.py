@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from stdnum.cn import ric
 
 from devices.card.identity import (
     CardIdentity,
@@ -53,6 +54,28 @@ def test_bad_checksum_is_invalid_data() -> None:
 def test_unknown_address_code_is_invalid_data() -> None:
     with pytest.raises(CardDataInvalid):
         check_id_number("00000019491231002X")
+
+
+# valid check digits (python-stdnum accepts the first two), impossible birth dates
+BORN_2090 = "110105209001010025"
+BORN_1899 = "110105189912310023"
+BORN_0230 = "110105199002300028"  # 30 February: not a date at all
+BORN_1900 = "110105190001010028"
+
+
+@pytest.mark.parametrize("number", [BORN_2090, BORN_1899, BORN_0230])
+def test_an_impossible_birth_date_is_invalid_data(number: str) -> None:
+    with pytest.raises(CardDataInvalid, match=r"110105\*+"):
+        check_id_number(number, today=date(2026, 12, 1))
+
+
+def test_birth_dates_from_1900_to_today_are_accepted() -> None:
+    assert check_id_number(BORN_1900) == BORN_1900
+    born_today = "11010520261201" + "002"
+    born_today += ric.calc_check_digit(born_today + "0")
+    assert check_id_number(born_today, today=date(2026, 12, 1)) == born_today
+    with pytest.raises(CardDataInvalid, match="future"):
+        check_id_number(born_today, today=date(2026, 11, 30))
 
 
 def test_birth_date_and_sex_must_match_the_number() -> None:
