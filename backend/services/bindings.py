@@ -56,7 +56,7 @@ from backend.models import (
     PhoneBinding,
 )
 from backend.models.base import utcnow
-from backend.services import notifications
+from backend.services import notifications, throttle
 from backend.services.citizens import (
     CitizenRefused,
     find_by_id_number,
@@ -127,14 +127,20 @@ def match_registry(
     now = utcnow()
     _refuse_if_locked(account, now)
     id_number = normalise_id_number(id_number)
+    # One attempt is spent (one conditional UPDATE, committed) before the registry is asked,
+    # so parallel guesses cannot all read "not yet locked" (backend/services/throttle.py).
+    counter = throttle.key("real-name", account.id)
+    taken = throttle.take(session, counter, limit=policy.max_attempts, window=policy.lockout)
+    session.commit()
+    if not taken.allowed:
+        wait = taken.retry_after_s
+        raise CitizenRefused(
+            "bind_locked", f"实名认证失败次数过多，请 {wait // 60 + 1} 分钟后再试", wait
+        )
     citizen = find_by_id_number(session, keys, id_number)
     if citizen is None or not names_match(citizen.name, name):
-        failures = (account.bind_failures or 0) + 1
-        account.bind_failures = failures
-        if failures >= policy.max_attempts:
-            _lock(session, account, policy, now)
-        session.commit()  # the failure counts even though the request fails
         raise CitizenRefused("real_name_mismatch", "姓名与身份证号码不匹配，或不在人口库中")
+    throttle.give_back(session, counter)  # only failures stay counted
     return citizen
 
 

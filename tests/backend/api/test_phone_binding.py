@@ -421,3 +421,51 @@ def test_a_phone_binds_one_citizen_only(gov: Gov) -> None:
     same = gov.client.post("/api/v1/app/real-name", json=who(ZHANG_SAN), headers=headers)
     assert same.status_code == 200 and same.json()["bound"]
     assert len(bindings_of(gov, ZHANG_SAN["id"])) == 1
+
+
+def test_parallel_wrong_names_spend_at_most_the_allowed_tries(gov: Gov) -> None:
+    """40 wrong name/number pairs at once: the registry is asked at most 5 times."""
+    gov.phone_login(ATTACKER)
+    engine = make_engine(gov.database_url, pool_size=10, max_overflow=40)
+    sessions = make_sessionmaker(engine)
+    policy = bindings.BindingPolicy(max_attempts=5)
+    results: list[str] = []
+    lock = threading.Lock()
+    start = threading.Barrier(40)
+
+    def guess(n: int) -> None:
+        with sessions() as session:
+            account = session.scalar(select(CitizenAccount))
+            assert account is not None
+            start.wait()
+            try:
+                bindings.match_registry(
+                    session,
+                    gov.keys,
+                    policy,
+                    account,
+                    name=f"路人{n}",
+                    id_number=ZHAO_MIN["id_number"],
+                )
+                outcome = "matched"
+            except CitizenRefused as err:
+                outcome = err.code
+            session.rollback()
+        with lock:
+            results.append(outcome)
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    engine.dispose()
+    counts = Counter(results)
+    assert counts["matched"] == 0
+    assert counts["real_name_mismatch"] <= 5 and counts["bind_locked"] >= 35, counts
+    # and the right pair is refused too while locked
+    with gov.sessions()() as session:
+        account = session.scalar(select(CitizenAccount))
+        with pytest.raises(CitizenRefused) as refused:
+            bindings.match_registry(session, gov.keys, policy, account, **who(ZHAO_MIN))
+    assert refused.value.code == "bind_locked"
