@@ -309,11 +309,12 @@ def _write(session: Session, rows: _Rows, gov: gov_events.GovIngest | None = Non
                 for k, ts in rows.seen.items()
             ],
         )
-        for kiosk_id, ts in rows.seen.items():
+        seen = sorted(rows.seen)  # every one was seen now, by the backend's clock: one UPDATE
+        for i in range(0, len(seen), 1000):
             session.execute(
                 update(Kiosk)
-                .where(Kiosk.id == kiosk_id, Kiosk.last_seen_at < ts)
-                .values(last_seen_at=ts)
+                .where(Kiosk.id.in_(seen[i : i + 1000]), Kiosk.last_seen_at < rows.now)
+                .values(last_seen_at=rows.now)
             )
     _dedupe_within_batch(rows)
     inserted = {key for (key,) in insert_new(session, Event.__table__, rows.events)}
@@ -344,14 +345,16 @@ def _write(session: Session, rows: _Rows, gov: gov_events.GovIngest | None = Non
             .values(
                 # the fleet's view of the kiosk's health carries its clock skew (clock alert)
                 health={**message.envelope.body, "clock_skew_s": skew},
+                clock_skew_s=skew,
                 health_at=ts,
                 app_version=body.app_version,
                 outbox_depth=body.outbox_depth,
                 outbox_oldest_age_s=body.outbox_oldest_age_s,
             )
         )
-    for kiosk_id, skew in rows.skew.items():
-        session.execute(update(Kiosk).where(Kiosk.id == kiosk_id).values(clock_skew_s=skew))
+    for kiosk_id, skew in rows.skew.items():  # a status without health (a connection began)
+        if kiosk_id not in rows.latest_health:
+            session.execute(update(Kiosk).where(Kiosk.id == kiosk_id).values(clock_skew_s=skew))
     for message in rows.statuses:  # in arrival order
         body = message.body
         assert isinstance(body, StatusBody)
