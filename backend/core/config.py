@@ -224,6 +224,12 @@ class Settings(MqttClientSettings):
         "unset: the published demo key with FLEET_ENVIRONMENT=development, else none (offline "
         "applications then wait for a reviewer)",
     )
+    broker_crl_file: Path | None = Field(
+        default=None,
+        description="FLEET_BROKER_CRL_FILE: the broker's crlfile (crl.pem in the folder "
+        "fleet-broker-config --out wrote), rewritten when a kiosk is retired; the broker "
+        "applies it on reload",
+    )
     max_clock_skew_s: float = Field(
         default=300,
         ge=5,

@@ -115,9 +115,7 @@ def _dead_letter_row(raw: Raw, code: str, reason: str, now: datetime) -> dict[st
 class _Rows:
     """The rows one batch will write, gathered before they are written."""
 
-    def __init__(
-        self, now: datetime, policy: Policy, admitted: Callable[[str], str | None]
-    ) -> None:
+    def __init__(self, now: datetime, policy: Policy, admitted: Admission) -> None:
         self.now = now
         self.policy = policy
         self.admitted = admitted  # kiosk id -> None, or why its messages are refused
@@ -156,7 +154,7 @@ class _Rows:
         env = message.envelope
         refusal = self.admitted(env.kiosk)
         if refusal is not None:
-            self.dead.append(_dead_letter_row(raw, "not_enrolled", refusal, self.now))
+            self.dead.append(_dead_letter_row(raw, *refusal, self.now))
             return
         self.seen[env.kiosk] = self.now  # the backend's clock, not the sender's
         ts = self.bounded(env.ts)
@@ -206,10 +204,12 @@ def _masked_body(body: dict[str, Any]) -> dict[str, Any]:
     return masked
 
 
-def _admission(
-    session: Session, policy: Policy, kiosk_ids: set[str]
-) -> Callable[[str], str | None]:
-    """Which kiosk ids may appear in the fleet: all, or (enrolment on) only enrolled ones."""
+Admission = Callable[[str], tuple[str, str] | None]  # kiosk id -> None, or (code, reason)
+
+
+def _admission(session: Session, policy: Policy, kiosk_ids: set[str]) -> Admission:
+    """Which kiosk ids may appear in the fleet: all, or (enrolment on) only enrolled ones
+    that are not retired (a retired kiosk still connected speaks for no one)."""
     if policy.require_enrolment == "false" or not kiosk_ids:
         return lambda kiosk_id: None
     if (
@@ -217,12 +217,23 @@ def _admission(
         and session.scalar(select(Enrolment.kiosk_id).limit(1)) is None
     ):
         return lambda kiosk_id: None  # no kiosk enrolled yet: a demo or test fleet
-    enrolled = set(
-        session.scalars(select(Enrolment.kiosk_id).where(Enrolment.kiosk_id.in_(kiosk_ids)))
-    )
-    return lambda kiosk_id: (
-        None if kiosk_id in enrolled else f"终端 {kiosk_id} 未注册（未经注册的终端不进入终端列表）"
-    )
+    retired_at = {
+        kiosk_id: at
+        for kiosk_id, at in session.execute(
+            select(Enrolment.kiosk_id, Enrolment.retired_at).where(
+                Enrolment.kiosk_id.in_(kiosk_ids)
+            )
+        )
+    }
+
+    def admitted(kiosk_id: str) -> tuple[str, str] | None:
+        if kiosk_id not in retired_at:
+            return "not_enrolled", f"终端 {kiosk_id} 未注册（未经注册的终端不进入终端列表）"
+        if retired_at[kiosk_id] is not None:
+            return "retired", f"终端 {kiosk_id} 已退役，其消息不予采信"
+        return None
+
+    return admitted
 
 
 def _conflicts(session: Session, rows: _Rows, inserted: set[str]) -> set[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -25,6 +26,9 @@ class Rating(Base):
     reasons: Mapped[list[str]] = mapped_column(JSON)
     comment: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # What proves a citizen gave it (kiosk ratings): same_visit, kiosk_session, or unproven
+    # (kept and counted, but no rectification task is opened on a kiosk's word alone).
+    proof: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class RectificationTask(Base):

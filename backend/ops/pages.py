@@ -593,7 +593,9 @@ def retire_kiosk(
         )
     try:
         ca = FleetCA.load(request.app.state.settings.ca_dir, ca_passphrase())
-        revoked = enrolment_service.retire(session, ca, kiosk_id)
+        revoked = enrolment_service.retire(
+            session, ca, kiosk_id, broker_crl_file=request.app.state.settings.broker_crl_file
+        )
     except LookupError:
         return _enrolment(
             request, session, me, error=f"没有已注册的终端 {kiosk_id}", status_code=404

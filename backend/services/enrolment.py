@@ -16,12 +16,13 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.models import Enrolment, EnrolmentCode
+from backend.models import CitizenToken, Enrolment, EnrolmentCode
 from backend.models.base import utcnow
 from provisioning.ca import CAError, FleetCA
 
@@ -154,13 +155,29 @@ def enrol(session: Session, ca: FleetCA, *, code: str, csr_pem: str, broker_url:
     )
 
 
-def retire(session: Session, ca: FleetCA, kiosk_id: str) -> list[str]:
-    """Revoke the kiosk's certificates and rewrite the CRL; returns the revoked serials."""
+def retire(
+    session: Session, ca: FleetCA, kiosk_id: str, *, broker_crl_file: Path | None = None
+) -> list[str]:
+    """Revoke the kiosk's certificates and rewrite the CRL (also the broker's copy, when the
+    broker's ``crlfile`` is known); end the citizen sessions it holds. Returns the serials.
+
+    From then on ingest refuses the kiosk's messages (``retired``) and no session it was
+    given vouches for anyone (backend/services/proofs.py); the broker refuses its new
+    connections once it re-reads the CRL (``systemctl reload mosquitto``).
+    """
     enrolment = session.get(Enrolment, kiosk_id)
     if enrolment is None:
         raise LookupError(f"no enrolled kiosk {kiosk_id!r}")
     revoked = [f"{r.serial_hex}" for r in ca.revoke_kiosk(kiosk_id)]
     ca.write_crl()
+    if broker_crl_file is not None:
+        ca.write_crl(broker_crl_file)
+    now = utcnow()
     if enrolment.retired_at is None:
-        enrolment.retired_at = utcnow()
+        enrolment.retired_at = now
+    session.execute(
+        update(CitizenToken)
+        .where(CitizenToken.kiosk_id == kiosk_id, CitizenToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
     return revoked

@@ -67,6 +67,9 @@ def kiosk_session(
         return refused("事件引用的终端会话不存在或已过保存期")
     if token.kiosk_id != kiosk_id:
         return refused("事件引用的会话不是后端签发给该终端的")
+    enrolment = session.get(Enrolment, kiosk_id)
+    if enrolment is not None and enrolment.retired_at is not None:
+        return refused("发送终端已退役，其会话不再为任何人作证")
     if citizen_id is not None and token.citizen_id != str(citizen_id):
         return refused("事件中的公民与该会话核验的公民不一致")
     ended = min(token.expires_at, token.revoked_at or token.expires_at)
@@ -76,6 +79,7 @@ def kiosk_session(
         {
             "kind": "kiosk_session",
             "kiosk_id": kiosk_id,
+            "citizen_id": token.citizen_id,
             "session_ref": token.ref,
             "session_opened_at": token.created_at.isoformat(),
         }

@@ -44,7 +44,11 @@ def rate(
     comment: str | None = None,
     event_id: str | None = None,
     at: datetime | None = None,
+    proof: dict[str, Any] | None = None,
+    rectify: bool = True,
 ) -> Rating:
+    """One rating; a bad one (1 or 2) opens a rectification task unless ``rectify`` is off
+    (a rating no citizen is proven to have given)."""
     if level not in LEVELS:
         raise RatingRefused(422, "评价等级应为 1 到 5")
     if application is not None:
@@ -65,10 +69,11 @@ def rate(
         reasons=reasons or [],
         comment=comment,
         created_at=at or utcnow(),
+        proof=proof,
     )
     session.add(rating)
     session.flush()
-    if level <= BAD:
+    if level <= BAD and rectify:
         now = utcnow()
         session.add(
             RectificationTask(
@@ -98,26 +103,48 @@ def ingest_kiosk_rating(
     comes from the kiosk visit that made it, or from a session the backend issued to
     this kiosk for the application's citizen. A rating of another kiosk's or
     citizen's application is refused (a dead letter, see gov_events), never linked.
+
+    A rating that no citizen is proven to have given (no application of the visit, no
+    backend session: an offline kiosk's, or a kiosk inventing 差评) is kept and counted,
+    with ``proof`` saying so, but opens no rectification task: a department's work is
+    not created on a kiosk's word alone.
     """
+    from backend.services import proofs
+
     if session.scalar(select(Rating.id).where(Rating.event_id == event_id)):
         return None
     application = None
+    proof: dict[str, Any] = {"kind": "unproven", "kiosk_id": kiosk_id}
+    citizen_id = None
     if body.get("receipt_no"):
         application = session.scalar(
             select(Application).where(Application.receipt_no == body["receipt_no"])
         )
         if application is not None:
-            _check_own_visit(session, application, kiosk_id=kiosk_id, ts=ts, body=body)
+            proof = _check_own_visit(session, application, kiosk_id=kiosk_id, ts=ts, body=body)
+            citizen_id = application.citizen_id
         if application is not None and session.scalar(
             select(Rating.id).where(Rating.application_id == application.id)
         ):
-            application = None  # already rated elsewhere: keep this one, unlinked, not lost
+            # already rated elsewhere: keep this one, unlinked, not lost, and no second task
+            application, citizen_id = None, None
+            proof = {"kind": "unproven", "kiosk_id": kiosk_id, "note": "办件已评价"}
+    if application is None and proof["kind"] == "unproven" and body.get("citizen_session"):
+        checked = proofs.kiosk_session(
+            session,
+            kiosk_id=kiosk_id,
+            citizen_id=None,
+            session_ref=body.get("citizen_session"),
+            at=ts,
+        )
+        if checked.holds and checked.proof is not None:
+            proof, citizen_id = checked.proof, checked.proof["citizen_id"]
     return rate(
         session,
         level=int(body["level"]),
         channel="kiosk",
         rectification_days=rectification_days,
-        citizen_id=application.citizen_id if application else None,
+        citizen_id=citizen_id,
         application=application,
         item_code=body.get("item_code"),
         kiosk_id=kiosk_id,
@@ -125,12 +152,15 @@ def ingest_kiosk_rating(
         comment=body.get("comment"),
         event_id=event_id,
         at=ts,
+        proof=proof,
+        rectify=proof["kind"] != "unproven",
     )
 
 
 def _check_own_visit(
     session: Session, application: Application, *, kiosk_id: str, ts: datetime, body: dict[str, Any]
-) -> None:
+) -> dict[str, Any]:
+    """What proves the rater made ``application`` (EventRefused when nothing does)."""
     from backend.services import proofs
     from backend.services.applications import EventRefused
 
@@ -140,7 +170,7 @@ def _check_own_visit(
         and application.kiosk_session_id == str(body.get("session_id"))
     )
     if same_visit:
-        return
+        return {"kind": "same_visit", "kiosk_id": kiosk_id, "receipt_no": application.receipt_no}
     checked = proofs.kiosk_session(
         session,
         kiosk_id=kiosk_id,
@@ -148,12 +178,13 @@ def _check_own_visit(
         session_ref=body.get("citizen_session"),
         at=ts,
     )
-    if application.citizen_id is None or not checked.holds:
+    if application.citizen_id is None or not checked.holds or checked.proof is None:
         raise EventRefused(
             "foreign_reference",
             f"评价引用的办件 {application.receipt_no} 不是在本终端本次会话中办理的，"
             f"也没有该申请人在本终端的会话（{checked.reason or '办件尚无核实的申请人'}），评价未关联",
         )
+    return checked.proof
 
 
 def rectifications(

@@ -119,7 +119,12 @@ def retire(
     token: Annotated[ApiToken, Depends(require_role("admin"))],
 ) -> RetireResponse:
     try:
-        revoked = enrolment_service.retire(session, _ca(request), kiosk_id)
+        revoked = enrolment_service.retire(
+            session,
+            _ca(request),
+            kiosk_id,
+            broker_crl_file=request.app.state.settings.broker_crl_file,
+        )
     except LookupError as err:
         raise HTTPException(404, detail=str(err)) from err
     audit.record(

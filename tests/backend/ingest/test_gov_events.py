@@ -22,9 +22,10 @@ from sqlalchemy import func, select
 from backend.gov.keys import load_sealing_key, sealing_public_key_pem
 from backend.gov.providers import DevNotificationProvider, DevSmsProvider
 from backend.ingest.gov_events import GovIngest
-from backend.ingest.pipeline import Raw, store_batch
+from backend.ingest.pipeline import Policy, Raw, store_batch
 from backend.models import (
     Application,
+    CitizenToken,
     DeadLetter,
     Event,
     Licence,
@@ -489,3 +490,51 @@ def test_a_printed_receipt_sends_nothing(gov: Gov, ingest: GovIngest, kiosk: Kio
     )
     sms = DevSmsProvider(gov.settings.dev_outbox_dir).file.read()
     assert not any(receipt in r.get("text", "") for r in sms)
+
+
+def test_a_rating_no_citizen_is_proven_to_have_given_opens_no_task(
+    gov: Gov, ingest: GovIngest, kiosk: Kiosk
+) -> None:
+    """差评 with no application of the visit and no session: kept and counted, but a
+    department's rectification work is not created on a kiosk's word alone."""
+    anonymous = kiosk.event(
+        "rating.submitted", {"session_id": str(uuid.uuid4()), "level": 1, "item_code": SSC_REISSUE}
+    )
+    ref = kiosk.vouch(ZHANG_SAN)  # the citizen at the kiosk rates without an application
+    vouched = kiosk.event(
+        "rating.submitted",
+        {
+            "session_id": str(uuid.uuid4()),
+            "level": 2,
+            "item_code": SSC_REISSUE,
+            "citizen_session": ref,
+        },
+    )
+    store_batch(gov.sessions(), [anonymous, vouched], ingest)
+    with gov.sessions()() as session:
+        stored = session.scalars(select(Rating).order_by(Rating.id)).all()
+        assert [r.proof["kind"] for r in stored] == ["unproven", "kiosk_session"]
+        assert [r.citizen_id for r in stored] == [None, ZHANG_SAN["id"]]
+        tasks = session.scalars(select(RectificationTask)).all()
+        assert [t.rating_id for t in tasks] == [stored[1].id]
+
+
+def test_retiring_a_kiosk_ends_the_sessions_it_holds(
+    gov: Gov, ingest: GovIngest, kiosk: Kiosk
+) -> None:
+    ref = kiosk.vouch(ZHANG_SAN)
+    admin = gov.reviewer("admin")
+    retired = gov.client.post(f"/api/v1/ops/kiosks/{kiosk.id}/retire", headers=admin)
+    assert retired.status_code == 200, retired.text
+    raw = kiosk.application(kiosk.receipt(), citizen_id=ZHANG_SAN["id"], citizen_session=ref)
+    # a retired kiosk still connected to the broker: its messages are refused at the door
+    result = store_batch(gov.sessions(), [raw], ingest)
+    assert result.stored_events == 0 and [d.reason_code for d in dead_letters(gov)] == ["retired"]
+    # and where enrolment is not enforced, its session vouches for no one
+    store_batch(gov.sessions(), [raw], ingest, Policy(require_enrolment="false"))
+    (app,) = applications(gov)
+    assert app.state == "unmatched"
+    assert app.unmatched_reason == "发送终端已退役，其会话不再为任何人作证"
+    with gov.sessions()() as session:
+        token = session.scalar(select(CitizenToken).where(CitizenToken.ref == ref))
+        assert token is not None and token.revoked_at is not None

@@ -252,3 +252,20 @@ def test_with_enrolment_on_an_unknown_kiosk_creates_no_kiosk(sessions) -> None:
         sessions, [health("ghost-001", now, depth=0)], policy=Policy(require_enrolment="false")
     )
     assert sorted(k.id for k in rows(sessions, Kiosk)) == ["ghost-001", "k-001"]
+
+
+def test_a_retired_kiosk_still_connected_speaks_for_no_one(sessions) -> None:
+    with sessions.begin() as session:
+        session.add(
+            Enrolment(
+                kiosk_id="k-001",
+                site="东城区政务服务中心",
+                region_code="110101",
+                certificate_serial="01",
+                enrolled_at=T0,
+                retired_at=T0 + timedelta(days=1),
+            )
+        )
+    result = store_batch(sessions, [health("k-001", datetime.now(UTC), depth=0), event("k-001")])
+    assert result.dead_letters == 2 and result.stored_events == 0
+    assert {d.reason_code for d in rows(sessions, DeadLetter)} == {"retired"}
