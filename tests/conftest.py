@@ -47,8 +47,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     roots = [privacy_scan.ARTIFACTS, REPO / "var", config._tmp_path_factory.getbasetemp()]  # type: ignore[attr-defined]
     ocr = os.environ.get("PRIVACY_SCAN_OCR") != "0"
-    findings = privacy_scan.scan(roots, since=config.stash[_SCAN_SINCE], ocr=ocr)
-    text = privacy_scan.report(findings, roots)
+    try:
+        findings = privacy_scan.scan(roots, since=config.stash[_SCAN_SINCE], ocr=ocr)
+        text = privacy_scan.report(findings, roots)
+    except Exception as err:  # a scan that cannot run fails the session, and says why
+        findings = [err]
+        text = f"privacy scan could not run ({type(err).__name__}: {err}); run `make setup`\n"
     privacy_scan.REPORT.parent.mkdir(parents=True, exist_ok=True)
     privacy_scan.REPORT.write_text(text, encoding="utf-8")
     reporter = config.pluginmanager.get_plugin("terminalreporter")
