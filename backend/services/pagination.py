@@ -26,7 +26,8 @@ class BadCursor(ValueError):
 
 
 def encode_cursor(*values: Any) -> str:
-    raw = json.dumps(list(values), separators=(",", ":"), default=str).encode()
+    # UTF-8, not \u escapes: a character outside the BMP costs 4 bytes, not 12
+    raw = json.dumps(list(values), separators=(",", ":"), ensure_ascii=False, default=str).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 

@@ -69,7 +69,7 @@ def reveal_dead_letter(
     session: SessionDep,
     principal: Admin,
     keys: KeysDep,
-    dead_letter_id: Annotated[int, Path(ge=1)],
+    dead_letter_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
     body: RevealRequest,
 ) -> DeadLetterOriginal:
     """The original payload, decrypted for an admin; the read is in the audit log."""
