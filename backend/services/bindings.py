@@ -272,6 +272,26 @@ def _new_challenge(
     return challenge
 
 
+def _to_prove(
+    session: Session,
+    keys: DataKeys,
+    policy: BindingPolicy,
+    account: CitizenAccount,
+    token: CitizenToken,
+    *,
+    name: str,
+    id_number: str,
+) -> Citizen:
+    """The registry entry a proof of control is about to be asked for: matched, not already
+    bound to this phone, with a free place among its bound phones."""
+    citizen = match_registry(session, keys, policy, account, name=name, id_number=id_number)
+    if _own_binding_or_none(session, account, token, citizen) is not None:
+        raise CitizenRefused("already_bound_here", "此手机已绑定该实名身份，无需再次验证")
+    if _live_count(session, citizen.id) >= policy.max_phones:
+        raise _full(policy)
+    return citizen
+
+
 def send_code(
     session: Session,
     keys: DataKeys,
@@ -284,16 +304,12 @@ def send_code(
     id_number: str,
 ) -> tuple[BindingChallenge, str]:
     """Send a binding code to the number registered to this identity; (challenge, masked number)."""
-    citizen = match_registry(session, keys, policy, account, name=name, id_number=id_number)
-    if _own_binding_or_none(session, account, token, citizen) is not None:
-        raise CitizenRefused("already_bound_here", "此手机已绑定该实名身份，无需再次验证")
+    citizen = _to_prove(session, keys, policy, account, token, name=name, id_number=id_number)
     if citizen.phone_enc is None or citizen.phone_masked is None:
         raise CitizenRefused(
             "no_registered_phone",
             "人口库中没有您登记的手机号，请使用人脸核验，或携带身份证到自助终端、政务服务窗口办理",
         )
-    if _live_count(session, citizen.id) >= policy.max_phones:
-        raise _full(policy)
     _rate_limit(session, policy, citizen.id, "sms")
     code = f"{secrets.randbelow(10**6):06d}"
     challenge = _new_challenge(
@@ -319,11 +335,7 @@ def start_face_check(
     id_number: str,
 ) -> tuple[BindingChallenge, str]:
     """Open a face-check session against this registry entry; (challenge, the vendor's token)."""
-    citizen = match_registry(session, keys, policy, account, name=name, id_number=id_number)
-    if _own_binding_or_none(session, account, token, citizen) is not None:
-        raise CitizenRefused("already_bound_here", "此手机已绑定该实名身份，无需再次验证")
-    if _live_count(session, citizen.id) >= policy.max_phones:
-        raise _full(policy)
+    citizen = _to_prove(session, keys, policy, account, token, name=name, id_number=id_number)
     _rate_limit(session, policy, citizen.id, "face")
     opened = face.begin(FaceSubject(citizen.id, citizen.name), policy.code_ttl_s)
     challenge = _new_challenge(
