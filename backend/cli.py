@@ -372,7 +372,7 @@ def cmd_privacy_rewrap(args: argparse.Namespace) -> int:
     """Mask and encrypt personal data stored before it was masked and encrypted (idempotent)."""
     from backend.core.db import make_engine, make_sessionmaker
     from backend.gov.keys import KeyUnavailable, load_data_keys
-    from backend.services.private_data import rewrap
+    from backend.services.private_data import purge_old_copies, rewrap
     from provisioning.ca import CAError, ca_passphrase
 
     settings = _settings()
@@ -382,11 +382,15 @@ def cmd_privacy_rewrap(args: argparse.Namespace) -> int:
     except (CAError, KeyUnavailable, OSError) as err:
         print(f"fleet-backend: citizen-data keys unavailable: {err}", file=sys.stderr)
         return 1
-    with make_sessionmaker(make_engine(settings.database_url)).begin() as session:
+    engine = make_engine(settings.database_url)
+    with make_sessionmaker(engine).begin() as session:
         summary = rewrap(session, keys)
+    purge_old_copies(engine)  # the clear copies in the log and free pages go too
+    engine.dispose()
     print(
         f"privacy rewrap: {summary.dead_letters} dead letters encrypted and masked, "
-        f"{summary.forms} application forms protected, {summary.texts} free-text values masked"
+        f"{summary.forms} application forms protected, {summary.texts} free-text values masked; "
+        "old copies purged (VACUUM)"
     )
     return 0
 

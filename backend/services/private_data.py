@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from backend.core.privacy import find_personal_numbers, mask_personal_data
@@ -147,3 +148,19 @@ def rewrap(session: Session, keys: DataKeys, *, chunk: int = 500) -> RewrapSumma
                     summary.texts += 1
     session.flush()
     return summary
+
+
+def purge_old_copies(engine: Engine) -> None:
+    """Overwrite the old copies a rewrite leaves behind: the rows as they were stay in
+    SQLite's write-ahead log and free pages, and as dead tuples in PostgreSQL, until the
+    database reclaims them. Run after ``rewrap`` has committed (takes table locks)."""
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA secure_delete = ON")
+            connection.exec_driver_sql("VACUUM")
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        return
+    tables = {model.__tablename__ for model in FREE_TEXT} | {"dead_letters", "applications"}
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        for table in sorted(tables):
+            connection.exec_driver_sql(f'VACUUM (FULL) "{table}"')

@@ -8,9 +8,12 @@ database would show.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import text
 
+from backend.core.db import make_engine
 from backend.ingest.pipeline import Raw, store_batch
 from backend.models import AuditEntry, DeadLetter
 from backend.services import dead_letters, private_data
@@ -218,6 +221,14 @@ def test_rewrap_masks_and_encrypts_rows_stored_before(gov: Gov) -> None:
     with gov.sessions().begin() as session:
         again = private_data.rewrap(session, gov.keys)
     assert (again.dead_letters, again.forms, again.texts) == (0, 0, 0)
+    # the clear rows as they were are gone from the files too (write-ahead log, free pages)
+    engine = make_engine(gov.database_url)
+    private_data.purge_old_copies(engine)
+    engine.dispose()
+    if gov.database_url.startswith("sqlite:///"):
+        database = Path(gov.database_url.removeprefix("sqlite:///"))
+        stored = b"".join(p.read_bytes() for p in database.parent.glob(database.name + "*"))
+        assert FULL_ID.encode() not in stored and PHONE.encode() not in stored
 
     revealed = gov.client.post(
         f"/api/v1/review/applications/{applied['receipt_no']}/form-private",
