@@ -4,7 +4,7 @@
    for one attempt (detection, landmarks and blink liveness on every frame read,
    then the k-of-n encodings) on 640 x 480 frames: the card demo photo enrolled
    once (as read from the card), the live frames a blink of obama.jpg (another
-   photo of the same person, from ../shared/testdata/faces) drawn on the
+   photo of the same person, from tests/data/faces) drawn on the
    portrait and placed in a 640 x 480 frame. Median and p95 over --attempts.
 2. Card read through a private pcscd with the vpcd virtual reader and the demo
    genuine card (devices.card.private_pcscd; needs root, pcscd, vsmartcard-vpcd):
@@ -30,7 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-FACES = REPO.parent / "shared" / "testdata" / "faces"
+FACES = REPO / "tests" / "data" / "faces"
 FACE_TARGET_S = 0.5
 
 

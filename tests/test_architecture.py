@@ -98,3 +98,21 @@ def test_every_command_has_help(argv: list[str]) -> None:
     result = subprocess.run([BIN / argv[0], *argv[1:]], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0
     assert len(result.stdout.strip().splitlines()) >= 3
+
+
+def test_no_file_reaches_outside_the_project() -> None:
+    """A public clone has nothing beside it: no path into the folder of design notes that
+    stood beside the project while it was written."""
+    needles = ("../" + "shared", '"' + 'shared" /')
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.split()
+    offenders = []
+    for name in tracked:
+        path = REPO / name
+        if path.suffix in {".png", ".jpg", ".jpeg", ".gz", ".onnx"} or not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8", errors="ignore")
+        if any(needle in text for needle in needles):
+            offenders.append(name)
+    assert offenders == []

@@ -1,4 +1,4 @@
-"""The MQTT wire contract, version 1 (see ../shared/DESIGN.md, "MQTT contract").
+"""The MQTT wire contract, version 1 (the README's "The event pipeline"; schemas in mqtt/schemas).
 
 Topics are built and parsed in ``topics``; every message is an ``Envelope``
 (``envelope``) whose ``body`` is one of the models of ``messages``, chosen by

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-FACES = REPO.parent / "shared" / "testdata" / "faces"
+FACES = REPO / "tests" / "data" / "faces"
 
 
 def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:

@@ -19,7 +19,7 @@ from devices.face.reference import FaceReference
 from devices.face.settings import FaceSettings, LivenessSettings
 from devices.face.verifier import DlibFaceVerifier
 
-FACES = Path(__file__).resolve().parents[3].parent / "shared" / "testdata" / "faces"
+FACES = Path(__file__).resolve().parents[2] / "data" / "faces"  # tests/data/faces (README)
 CANVAS = (480, 640)  # height, width: a kiosk camera's frame
 
 
